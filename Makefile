@@ -1,0 +1,62 @@
+# Makefile: compiles ferry and ferryd. build.sh drives it (and the
+# appliance); `make` alone builds the programs for host tests.
+CC       = musl-gcc
+B        = build
+GEN      = $(B)/gen
+LIBDIR   = /usr/lib/x86_64-linux-gnu
+# format-truncation: error messages are bounded on purpose (FERRY_MAX_ERROR)
+WARN     = -Wall -Wextra -Werror -Wno-format-truncation
+CFLAGS   = -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing $(WARN)
+CPPFLAGS = -Iproto -I$(GEN) -I$(B)/sysinc -I/usr/include/tirpc
+LDFLAGS  = -static
+TIRPC    = $(LIBDIR)/libtirpc.a
+
+PROTO_SRC  = proto/wire.c proto/names.c
+DAEMON_SRC = $(wildcard daemon/*.c)
+CLI_SRC    = $(wildcard cli/*.c)
+
+PROTO_OBJ  = $(PROTO_SRC:%.c=$(B)/obj/%.o) $(B)/obj/ferry_xdr.o
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ    = $(CLI_SRC:%.c=$(B)/obj/%.o)
+
+all: $(B)/ferryd $(B)/ferry-host
+
+# ---- the wire truth, generated
+$(GEN)/ferry.x: proto/ferry.x
+	@mkdir -p $(GEN)
+	cp $< $@
+# rpcgen writes quad_t for hyper, which is long long on musl and clashes
+# with libtirpc's int64_t prototypes: name the exact types instead.
+$(GEN)/ferry.h: $(GEN)/ferry.x
+	cd $(GEN) && rm -f ferry.h && rpcgen -h -o ferry.h ferry.x
+	sed -i -e 's/\bu_quad_t\b/uint64_t/g; s/\bquad_t\b/int64_t/g' $@
+$(GEN)/ferry_xdr.c: $(GEN)/ferry.x
+	cd $(GEN) && rm -f ferry_xdr.c && rpcgen -c -o ferry_xdr.c ferry.x
+	sed -i -e 's/\bu_quad_t\b/uint64_t/g; s/\bquad_t\b/int64_t/g' $@
+$(GEN)/procs.h: proto/ferry.x proto/gen-procs.sh
+	@mkdir -p $(GEN)
+	sh proto/gen-procs.sh $< > $@.tmp && mv $@.tmp $@
+
+# libmd's headers live in /usr/include, which musl-gcc does not search:
+# expose just those, not the whole glibc header tree.
+$(B)/sysinc/sha2.h:
+	@mkdir -p $(B)/sysinc
+	ln -sf /usr/include/md5.h /usr/include/sha1.h /usr/include/sha2.h $(B)/sysinc/
+
+HEADERS = $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/sha2.h $(wildcard proto/*.h daemon/*.h cli/*.h)
+
+$(B)/obj/ferry_xdr.o: $(GEN)/ferry_xdr.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-variable -c -o $@ $<
+
+$(B)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/ferryd: $(DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all clean

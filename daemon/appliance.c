@@ -1,0 +1,107 @@
+/* appliance.c: being PID 1 in the appliance: mount the kernel's
+ * filesystems, find the channel, and power off at the end. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define CHANNEL_NAME "org.ferry.channel.0"
+
+static void say(const char *msg)
+{
+    write(2, msg, strlen(msg));
+}
+
+void appliance_init(void)
+{
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+    mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, NULL);
+    /* The initramfs has no /dev/console node: take the console from devtmpfs. */
+    int con = open("/dev/console", O_RDWR | O_NOCTTY);
+    if (con >= 0) {
+        dup2(con, 0);
+        dup2(con, 1);
+        dup2(con, 2);
+        if (con > 2)
+            close(con);
+    }
+    setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+    setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+    mkdir("/sysroot", 0755);
+}
+
+/* The virtio-serial port named CHANNEL_NAME: /dev/vportNpM. Its device node
+ * may appear a moment after we start, so look for a while. */
+int appliance_channel(void)
+{
+    char path[300], name[128];
+
+    for (int tries = 0; tries < 500; tries++) {
+        DIR *dir = opendir("/sys/class/virtio-ports");
+        struct dirent *de;
+        while (dir && (de = readdir(dir))) {
+            if (de->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", de->d_name);
+            int fd = open(path, O_RDONLY);
+            ssize_t n = fd < 0 ? -1 : read(fd, name, sizeof name - 1);
+            if (fd >= 0)
+                close(fd);
+            name[n > 0 ? n : 0] = '\0';
+            name[strcspn(name, "\n")] = '\0';
+            if (strcmp(name, CHANNEL_NAME) != 0)
+                continue;
+            snprintf(path, sizeof path, "/dev/%s", de->d_name);
+            fd = open(path, O_RDWR | O_CLOEXEC);
+            if (fd >= 0) {
+                closedir(dir);
+                return fd;
+            }
+        }
+        if (dir)
+            closedir(dir);
+        nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+    }
+    say("ferryd: no virtio-serial port named " CHANNEL_NAME "\n");
+    return -1;
+}
+
+/* Unmount what is below /sysroot, deepest first, so that every filesystem
+ * written with --rw is clean before the power goes. */
+static void unmount_all(void)
+{
+    char lines[64][256];
+    int n = 0;
+    FILE *f = fopen("/proc/mounts", "r");
+    char dev[256], dir[256];
+
+    while (f && n < 64 && fscanf(f, "%255s %255s %*[^\n]", dev, dir) == 2)
+        if (strncmp(dir, "/sysroot", 8) == 0)
+            snprintf(lines[n++], sizeof lines[0], "%s", dir);
+    if (f)
+        fclose(f);
+    while (n-- > 0)
+        if (umount2(lines[n], 0) < 0)
+            umount2(lines[n], MNT_DETACH);
+}
+
+void appliance_poweroff(void)
+{
+    sync();
+    unmount_all();
+    sync();
+    reboot(RB_POWER_OFF);
+    for (;;)
+        pause();
+}

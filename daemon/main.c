@@ -1,0 +1,106 @@
+/* main.c: ferryd, the daemon that serves ferry's calls.
+ *
+ * In the appliance it is /init (PID 1) and serves /sysroot over the
+ * virtio-serial port. On a host (tests) it serves a directory over an
+ * inherited descriptor:  ferryd --root DIR --fd N */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "daemon.h"
+
+struct daemon d = {
+    .chunk_size = 256 * 1024,
+    .progress_ms = 250,
+};
+
+int send_hello(void);
+extern bool shutdown_requested;
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ferryd --root DIR --fd N [--chunk-size BYTES] "
+                    "[--progress-ms MS] [--frame-timeout MS]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "root", required_argument, 0, 'r' },
+        { "fd", required_argument, 0, 'f' },
+        { "chunk-size", required_argument, 0, 'c' },
+        { "progress-ms", required_argument, 0, 'p' },
+        { "frame-timeout", required_argument, 0, 't' },
+        { 0, 0, 0, 0 },
+    };
+    const char *root = NULL;
+    int fd = -1, frame_timeout = 5000, o;
+    struct rlimit rl;
+
+    d.appliance = getpid() == 1;
+    while (!d.appliance && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'r': root = optarg; break;
+        case 'f': fd = atoi(optarg); break;
+        case 'c': d.chunk_size = strtoul(optarg, NULL, 0); break;
+        case 'p': d.progress_ms = atoi(optarg); break;
+        case 't': frame_timeout = atoi(optarg); break;
+        default: usage();
+        }
+    }
+    if (d.appliance) {
+        appliance_init();
+        root = "/sysroot";
+        fd = appliance_channel();
+        if (fd < 0)
+            appliance_poweroff();
+    }
+    if (!root || fd < 0 || d.chunk_size == 0 || d.chunk_size > FERRY_MAX_CHUNK)
+        usage();
+    signal(SIGPIPE, SIG_IGN);
+    /* deep trees hold a descriptor per level while they are walked */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    d.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (d.rootfd < 0) {
+        fprintf(stderr, "ferryd: %s: %s\n", root, strerror(errno));
+        return 1;
+    }
+    if (wire_init(&d.w, fd) < 0) {
+        fprintf(stderr, "ferryd: out of memory\n");
+        return 1;
+    }
+    d.w.frame_timeout_ms = frame_timeout;
+    if (send_hello() < 0) {
+        fprintf(stderr, "ferryd: hello: %s\n", d.w.error);
+        return 1;
+    }
+
+    /* The loop: one frame at a time. A broken stream is not a reason to
+     * stop: wait for the client's sync. Only the channel closing ends it. */
+    while (!shutdown_requested) {
+        struct wire_frame f;
+        uint64_t id;
+
+        if (wire_read_frame(&d.w, &f) == 0) {
+            serve_frame(&f);
+            continue;
+        }
+        if (errno == ECONNRESET)
+            break;
+        if (wire_discard_until(&d.w, FERRY_WORD_SYNC, NULL, &id) < 0)
+            break;
+        wire_send_word(&d.w, FERRY_WORD_DELIM, id);
+    }
+    if (d.appliance)
+        appliance_poweroff();
+    return 0;
+}

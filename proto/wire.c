@@ -1,0 +1,332 @@
+/* wire.c: framing of ferry messages (see wire.h and docs/protocol.md). */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "wire.h"
+
+/* Input holds one whole message with its length word, and a sync frame. */
+#define IN_CAP (FERRY_MAX_MESSAGE + 64)
+
+static int fail(struct wire *w, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct wire *w, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(w->error, sizeof w->error, fmt, ap);
+    va_end(ap);
+    errno = err;
+    return -1;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    return (uint64_t) get32(p) << 32 | get32(p + 4);
+}
+
+int wire_init(struct wire *w, int fd)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    w->timeout_ms = -1;
+    w->frame_timeout_ms = -1;
+    w->in = malloc(IN_CAP);
+    w->out = malloc(FERRY_MAX_MESSAGE + 4);
+    if (!w->in || !w->out) {
+        wire_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void wire_free(struct wire *w)
+{
+    free(w->in);
+    free(w->out);
+    w->in = w->out = NULL;
+}
+
+/* Wait until fd is ready for `events`; 0 when ready, -1 on timeout (ETIMEDOUT). */
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    int r;
+
+    do
+        r = poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        errno = ETIMEDOUT;
+    return r > 0 ? 0 : -1;
+}
+
+/* Make at least `need` (<= IN_CAP) unread bytes available. */
+static int fill(struct wire *w, size_t need, int timeout_ms)
+{
+    while (w->end - w->start < need) {
+        if (w->start > 0 && w->start + need > IN_CAP) {
+            memmove(w->in, w->in + w->start, w->end - w->start);
+            w->end -= w->start;
+            w->start = 0;
+        }
+        if (wait_fd(w->fd, POLLIN, timeout_ms) < 0) {
+            if (errno == ETIMEDOUT)
+                return fail(w, errno, "nothing from the peer for %d ms", timeout_ms);
+            return fail(w, errno, "poll: %s", strerror(errno));
+        }
+        ssize_t n = read(w->fd, w->in + w->end, IN_CAP - w->end);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return fail(w, errno, "read: %s", strerror(errno));
+        if (n == 0)
+            return fail(w, ECONNRESET, "the peer closed the channel");
+        w->end += n;
+    }
+    return 0;
+}
+
+static int decode_header(const unsigned char *p, size_t len, struct ferry_header *h)
+{
+    XDR x;
+    bool_t ok;
+
+    xdrmem_create(&x, (char *) p, len, XDR_DECODE);
+    ok = xdr_ferry_header(&x, h);
+    xdr_destroy(&x);
+    return ok ? 0 : -1;
+}
+
+int wire_read_frame(struct wire *w, struct wire_frame *f)
+{
+    uint32_t word;
+    int rest_ms = w->frame_timeout_ms >= 0 ? w->frame_timeout_ms : w->timeout_ms;
+
+    if (fill(w, 4, w->timeout_ms) < 0)
+        return -1;
+    word = get32(w->in + w->start);
+    switch (word) {
+    case FERRY_WORD_LAUNCH:
+    case FERRY_WORD_CANCEL:
+        f->kind = word == FERRY_WORD_LAUNCH ? WIRE_LAUNCH : WIRE_CANCEL;
+        w->start += 4;
+        return 0;
+    case FERRY_WORD_SYNC:
+    case FERRY_WORD_DELIM:
+        if (fill(w, 12, rest_ms) < 0)
+            return -1;
+        f->kind = word == FERRY_WORD_SYNC ? WIRE_SYNC : WIRE_DELIM;
+        f->sync_id = get64(w->in + w->start + 4);
+        w->start += 12;
+        return 0;
+    }
+    if (word > FERRY_MAX_MESSAGE || word < FERRY_HEADER_SIZE)
+        return fail(w, EBADMSG, "bad length word 0x%08x", word);
+    if (fill(w, 4 + (size_t) word, rest_ms) < 0)
+        return -1;
+    const unsigned char *msg = w->in + w->start + 4;
+    if (decode_header(msg, word, &f->hdr) < 0 || f->hdr.prog != FERRY_PROGRAM_ID ||
+        f->hdr.type > FERRY_CHUNK || f->hdr.status > FERRY_ERROR)
+        return fail(w, EBADMSG, "not a ferry message header");
+    if (f->hdr.vers != FERRY_PROTOCOL_VERSION)
+        return fail(w, EBADMSG, "message of protocol version %u, expected %u",
+                    f->hdr.vers, FERRY_PROTOCOL_VERSION);
+    f->kind = WIRE_MESSAGE;
+    f->body = msg + FERRY_HEADER_SIZE;
+    f->body_len = word - FERRY_HEADER_SIZE;
+    w->start += 4 + word;
+    return 0;
+}
+
+int wire_input_pending(struct wire *w)
+{
+    if (w->end > w->start)
+        return 1;
+    struct pollfd p = { .fd = w->fd, .events = POLLIN };
+    int r = poll(&p, 1, 0);
+    if (r < 0)
+        return errno == EINTR ? 0 : -1;
+    return r > 0;
+}
+
+int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id, uint64_t *id)
+{
+    unsigned char pat[4];
+
+    put32(pat, word);
+    for (;;) {
+        unsigned char *from = w->in + w->start;
+        size_t avail = w->end - w->start;
+        unsigned char *hit = avail >= 4 ? memmem(from, avail, pat, 4) : NULL;
+
+        if (!hit) {
+            /* keep a tail that may be the start of the pattern */
+            if (avail > 3)
+                w->start = w->end - 3;
+            if (fill(w, w->end - w->start + 1, w->timeout_ms) < 0)
+                return -1;
+            continue;
+        }
+        w->start = hit - w->in;
+        if (fill(w, 12, w->timeout_ms) < 0)
+            return -1;
+        uint64_t got = get64(w->in + w->start + 4);
+        if (want_id && got != *want_id) {
+            w->start++;
+            continue;
+        }
+        w->start += 12;
+        *id = got;
+        return 0;
+    }
+}
+
+/* Write iov[0..n) completely, waiting at most timeout_ms whenever blocked. */
+static int writev_all(int fd, struct iovec *iov, int n, int timeout_ms)
+{
+    while (n > 0) {
+        ssize_t r = writev(fd, iov, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                if (wait_fd(fd, POLLOUT, timeout_ms) < 0)
+                    return -1;
+                continue;
+            }
+            return -1;
+        }
+        while (n > 0 && (size_t) r >= iov->iov_len) {
+            r -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *) iov->iov_base + r;
+            iov->iov_len -= r;
+        }
+    }
+    return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+    struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+    return writev_all(fd, &iov, 1, timeout_ms);
+}
+
+int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body,
+              const void *body, const void *raw, size_t raw_len)
+{
+    XDR x;
+    bool_t ok;
+    size_t len;
+
+    xdrmem_create(&x, (char *) w->out + 4, FERRY_MAX_MESSAGE, XDR_ENCODE);
+    ok = xdr_ferry_header(&x, (struct ferry_header *) hdr);
+    if (ok && xdr_body)
+        ok = xdr_body(&x, (void *) body, 0);
+    len = xdr_getpos(&x);
+    xdr_destroy(&x);
+    if (!ok || len + raw_len > FERRY_MAX_MESSAGE)
+        return fail(w, EMSGSIZE, "message too large to send");
+    put32(w->out, len + raw_len);
+
+    struct iovec iov[2] = {
+        { .iov_base = w->out, .iov_len = 4 + len },
+        { .iov_base = (void *) raw, .iov_len = raw_len },
+    };
+    if (writev_all(w->fd, iov, raw_len ? 2 : 1, w->timeout_ms) < 0)
+        return fail(w, errno, "write: %s", strerror(errno));
+    return 0;
+}
+
+int wire_send_word(struct wire *w, uint32_t word, uint64_t id)
+{
+    unsigned char b[12];
+    size_t n = 4;
+
+    put32(b, word);
+    if (word == FERRY_WORD_SYNC || word == FERRY_WORD_DELIM) {
+        put32(b + 4, id >> 32);
+        put32(b + 8, id);
+        n = 12;
+    }
+    if (write_all(w->fd, b, n, w->timeout_ms) < 0)
+        return fail(w, errno, "write: %s", strerror(errno));
+    return 0;
+}
+
+int wire_decode(const struct wire_frame *f, xdrproc_t xdr_body, void *body)
+{
+    XDR x;
+    bool_t ok;
+
+    xdrmem_create(&x, (char *) f->body, f->body_len, XDR_DECODE);
+    ok = xdr_body(&x, body, 0);
+    /* A body must be exactly what its type says: trailing bytes are an error. */
+    if (ok && xdr_getpos(&x) != f->body_len)
+        ok = FALSE;
+    xdr_destroy(&x);
+    if (!ok) {
+        xdr_free(xdr_body, body);
+        errno = EBADMSG;
+        return -1;
+    }
+    return 0;
+}
+
+int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial,
+                    enum ferry_chunk_kind kind, uint64_t hole_length,
+                    const void *data, size_t len)
+{
+    struct ferry_header h = {
+        .prog = FERRY_PROGRAM_ID, .vers = FERRY_PROTOCOL_VERSION, .proc = proc,
+        .type = FERRY_CHUNK, .serial = serial, .status = FERRY_OK,
+    };
+    struct ferry_chunk_head head = { .kind = kind, .hole_length = hole_length };
+
+    return wire_send(w, &h, (xdrproc_t) xdr_ferry_chunk_head, &head, data, len);
+}
+
+int wire_chunk(const struct wire_frame *f, struct ferry_chunk_head *head,
+               const unsigned char **data, size_t *len)
+{
+    XDR x;
+    bool_t ok;
+
+    if (f->kind != WIRE_MESSAGE || f->hdr.type != FERRY_CHUNK)
+        goto bad;
+    xdrmem_create(&x, (char *) f->body, f->body_len, XDR_DECODE);
+    ok = xdr_ferry_chunk_head(&x, head);
+    xdr_destroy(&x);
+    if (!ok || head->kind > FERRY_CHUNK_CANCEL)
+        goto bad;
+    *data = f->body + FERRY_CHUNK_HEAD_SIZE;
+    *len = f->body_len - FERRY_CHUNK_HEAD_SIZE;
+    if (*len > FERRY_MAX_CHUNK || (*len && head->kind != FERRY_CHUNK_DATA))
+        goto bad;
+    return 0;
+bad:
+    errno = EBADMSG;
+    return -1;
+}

@@ -1,0 +1,90 @@
+/* wire.h: framing of ferry messages on one byte stream, shared by the
+ * host program and the daemon. A frame is a 32-bit big-endian word: either
+ * a length (<= FERRY_MAX_MESSAGE) followed by that many bytes of message,
+ * or one of the FERRY_WORD_* special words. See docs/protocol.md.
+ *
+ * The transport is any file descriptor that carries bytes both ways: a
+ * virtio-serial port in the appliance, a socketpair in tests. Nothing above
+ * this layer knows which. */
+#ifndef FERRY_WIRE_H
+#define FERRY_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol.h"
+
+#define FERRY_HEADER_SIZE 24   /* six XDR words */
+#define FERRY_CHUNK_HEAD_SIZE 12
+
+/* What wire_read_frame found. */
+enum wire_kind {
+    WIRE_MESSAGE,   /* hdr, body and body_len are set */
+    WIRE_LAUNCH,
+    WIRE_CANCEL,
+    WIRE_SYNC,      /* sync_id is set */
+    WIRE_DELIM,     /* sync_id is set */
+};
+
+struct wire_frame {
+    enum wire_kind kind;
+    struct ferry_header hdr;
+    const unsigned char *body;  /* into the wire's buffer: valid until the next read */
+    size_t body_len;
+    uint64_t sync_id;
+};
+
+struct wire {
+    int fd;
+    int timeout_ms;             /* longest wait for input or output; -1 forever */
+    int frame_timeout_ms;       /* for the rest of a frame once begun; -1: as above */
+    unsigned char *in;          /* buffered input, in[start..end) unread */
+    size_t start, end;
+    unsigned char *out;         /* a message being encoded */
+    char error[256];            /* why the last call failed */
+};
+
+int wire_init(struct wire *w, int fd);
+void wire_free(struct wire *w);
+
+/* Read the next frame. Returns 0, or -1 with errno and w->error set:
+ *   ETIMEDOUT  nothing arrived for timeout_ms
+ *   ECONNRESET the peer closed the stream
+ *   EBADMSG    the stream is not at a frame (bad length or header); the
+ *              offending bytes are still buffered for wire_discard_until. */
+int wire_read_frame(struct wire *w, struct wire_frame *f);
+
+/* Is a frame's first word already readable, without waiting? 1/0/-1. */
+int wire_input_pending(struct wire *w);
+
+/* Throw input away up to and including `word` followed by an 8-byte id,
+ * scanning byte by byte (the stream may be misaligned). With want_id, an
+ * occurrence with another id is skipped. Returns 0 and sets *id, or -1. */
+int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id,
+                       uint64_t *id);
+
+/* Send one message: header, XDR-encoded body (xdr_body may be NULL), then
+ * `raw` bytes unencoded (the data of a chunk). Returns 0 or -1 (errno). */
+int wire_send(struct wire *w, const struct ferry_header *hdr,
+              xdrproc_t xdr_body, const void *body,
+              const void *raw, size_t raw_len);
+
+/* Send a special word, with an id after it for SYNC and DELIM. */
+int wire_send_word(struct wire *w, uint32_t word, uint64_t id);
+
+/* Decode a body that wire_read_frame returned. Returns 0 or -1 (EBADMSG). */
+int wire_decode(const struct wire_frame *f, xdrproc_t xdr_body, void *body);
+
+/* Send a chunk of call `serial` / procedure `proc`. */
+int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial,
+                    enum ferry_chunk_kind kind, uint64_t hole_length,
+                    const void *data, size_t len);
+
+/* Split a chunk message into its head and data. Returns 0 or -1 (EBADMSG). */
+int wire_chunk(const struct wire_frame *f, struct ferry_chunk_head *head,
+               const unsigned char **data, size_t *len);
+
+/* Write all of buf to fd, waiting at most timeout_ms each time it blocks. */
+int write_all(int fd, const void *buf, size_t len, int timeout_ms);
+
+#endif
