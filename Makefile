@@ -19,7 +19,13 @@ PROTO_OBJ  = $(PROTO_SRC:%.c=$(B)/obj/%.o) $(B)/obj/ferry_xdr.o
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ    = $(CLI_SRC:%.c=$(B)/obj/%.o)
 
-all: $(B)/ferryd $(B)/ferry-host
+# The appliance (kernel, initramfs) is made by appliance-builder/, which
+# build.sh runs first; the Makefile only links it in.
+APPL       = $(B)/appliance
+APPL_FILES = $(APPL)/vmlinux.zst $(APPL)/initrd.zst $(APPL)/kernel-version
+EMBED_OBJ  = $(B)/obj/embed/appliance.o $(B)/obj/embed/blob.o
+
+all: $(B)/ferryd $(B)/ferry
 
 # ---- the wire truth, generated
 $(GEN)/ferry.x: proto/ferry.x
@@ -39,22 +45,36 @@ $(GEN)/procs.h: proto/ferry.x proto/gen-procs.sh
 
 # libmd's headers live in /usr/include, which musl-gcc does not search:
 # expose just those, not the whole glibc header tree.
-$(B)/sysinc/sha2.h:
+$(B)/sysinc/.stamp: Makefile
 	@mkdir -p $(B)/sysinc
-	ln -sf /usr/include/md5.h /usr/include/sha1.h /usr/include/sha2.h $(B)/sysinc/
+	ln -sf /usr/include/md5.h /usr/include/sha1.h /usr/include/sha2.h \
+	       /usr/include/zstd.h /usr/include/zstd_errors.h $(B)/sysinc/
+	@touch $@
 
-HEADERS = $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/sha2.h $(wildcard proto/*.h daemon/*.h cli/*.h)
+HEADERS = $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp \
+          $(wildcard proto/*.h daemon/*.h cli/*.h embed/*.h)
+CPPFLAGS += -Iembed
 
 $(B)/obj/ferry_xdr.o: $(GEN)/ferry_xdr.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-variable -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-variable -c -o $@ $<
 
 $(B)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/ferryd: $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a
+
+$(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
+	@mkdir -p $(dir $@)
+	$(CC) -c -DKERNEL_ZST='"$(APPL)/vmlinux.zst"' -DINITRD_ZST='"$(APPL)/initrd.zst"' \
+	      -DKERNEL_VERSION='"$(APPL)/kernel-version"' -o $@ $<
+
+$(B)/ferry: $(CLI_OBJ) $(EMBED_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a
 
 clean:
 	rm -rf $(B)

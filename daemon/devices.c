@@ -97,6 +97,16 @@ static ferry_device *add(ferry_devices_ret *r, const char *name, ferry_device_ki
     dv->fstype = strdup("");
     dv->label = strdup("");
     dv->uuid = strdup("");
+    /* a partition's serial is its disk's, one directory up */
+    snprintf(path, sizeof path, kind == FERRY_DEV_PARTITION ? "%s/../device/serial"
+                                                             : "%s/device/serial", sysdir);
+    sysfs_read(path, val, sizeof val);
+    if (!val[0]) {
+        snprintf(path, sizeof path, kind == FERRY_DEV_PARTITION ? "%s/../serial" : "%s/serial",
+                 sysdir);
+        sysfs_read(path, val, sizeof val);
+    }
+    dv->serial = strdup(val);
     snprintf(path, sizeof path, "%s/size", sysdir);
     sysfs_read(path, val, sizeof val);
     dv->size = strtoull(val, NULL, 10) * 512;

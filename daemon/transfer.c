@@ -105,7 +105,7 @@ int send_fd(struct call *c, int fd, bool seekable, uint64_t total, bool want_pro
 {
     unsigned char *buf = buffer();
     struct progress p = { .on = want_progress, .total = total, .next = now_ms() + d.progress_ms };
-    uint64_t pos = 0, data_at = 0, end = UINT64_MAX;
+    uint64_t pos = 0, data_at = 0, end = 0;   /* end: of the data extent at pos */
 
     if (!buf)
         return call_fail(c, ENOMEM, "out of memory");

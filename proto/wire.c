@@ -148,7 +148,7 @@ int wire_read_frame(struct wire *w, struct wire_frame *f)
         f->hdr.type > FERRY_CHUNK || f->hdr.status > FERRY_ERROR)
         return fail(w, EBADMSG, "not a ferry message header");
     if (f->hdr.vers != FERRY_PROTOCOL_VERSION)
-        return fail(w, EBADMSG, "message of protocol version %u, expected %u",
+        return fail(w, EPROTONOSUPPORT, "speaks protocol version %u; this side speaks %u",
                     f->hdr.vers, FERRY_PROTOCOL_VERSION);
     f->kind = WIRE_MESSAGE;
     f->body = msg + FERRY_HEADER_SIZE;

@@ -1,0 +1,302 @@
+/* client.c: the host side of ferry's RPC (see client.h, docs/protocol.md). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "client.h"
+
+static int fail(struct client *cl, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct client *cl, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cl->msg, sizeof cl->msg, fmt, ap);
+    va_end(ap);
+    cl->err = err;
+    cl->remote = false;
+    errno = err;
+    return -1;
+}
+
+/* The channel is gone or beyond repair: every later call fails at once. */
+static int lost(struct client *cl, const char *why)
+{
+    cl->broken = true;
+    return fail(cl, errno == ETIMEDOUT ? ETIMEDOUT : ECONNRESET,
+                "the appliance %s", why);
+}
+
+int client_handshake(struct client *cl, int fd, int launch_timeout_ms)
+{
+    struct wire_frame f;
+    CLEANUP_XDR(ferry_hello) hello = { 0 };
+
+    if (wire_init(&cl->w, fd) < 0)
+        return fail(cl, ENOMEM, "out of memory");
+    if (!cl->chunk_size)
+        cl->chunk_size = 256 * 1024;
+    cl->w.timeout_ms = launch_timeout_ms;
+    if (wire_read_frame(&cl->w, &f) < 0) {
+        if (errno == ETIMEDOUT)
+            return fail(cl, ETIMEDOUT, "the appliance did not start within %d s",
+                        launch_timeout_ms / 1000);
+        if (errno == ECONNRESET)
+            return fail(cl, ECONNRESET, "the appliance exited before it said hello");
+        return fail(cl, EPROTO, "the appliance's first words are not ferry's: %s",
+                    cl->w.error);
+    }
+    if (f.kind != WIRE_LAUNCH)
+        return fail(cl, EPROTO, "the appliance's first words are not ferry's");
+    if (wire_read_frame(&cl->w, &f) < 0) {
+        if (errno == EPROTONOSUPPORT)
+            return fail(cl, EPROTONOSUPPORT, "the appliance %s", cl->w.error);
+        return fail(cl, errno, "hello: %s", cl->w.error);
+    }
+    if (f.kind != WIRE_MESSAGE || f.hdr.type != FERRY_EVENT || f.hdr.proc != FERRY_EVENT_HELLO ||
+        wire_decode(&f, (xdrproc_t) xdr_ferry_hello, &hello) < 0)
+        return fail(cl, EPROTO, "the appliance sent no valid hello");
+    if (hello.protocol_version != FERRY_PROTOCOL_VERSION)
+        return fail(cl, EPROTONOSUPPORT,
+                    "the appliance speaks protocol version %u; this ferry speaks %u",
+                    hello.protocol_version, FERRY_PROTOCOL_VERSION);
+    cl->protocol_version = hello.protocol_version;
+    snprintf(cl->daemon_version, sizeof cl->daemon_version, "%s", hello.daemon_version);
+    snprintf(cl->kernel_version, sizeof cl->kernel_version, "%s", hello.kernel_version);
+    cl->capabilities = hello.capabilities;
+    cl->w.timeout_ms = cl->call_timeout_ms > 0 ? cl->call_timeout_ms : -1;
+    return 0;
+}
+
+void client_free(struct client *cl)
+{
+    wire_free(&cl->w);
+}
+
+int client_resync(struct client *cl)
+{
+    uint64_t id, got;
+
+    if (getrandom(&id, sizeof id, 0) != sizeof id)
+        id = (uint64_t) time(NULL) * 6364136223846793005u + cl->serial;
+    if (wire_send_word(&cl->w, FERRY_WORD_SYNC, id) < 0 ||
+        wire_discard_until(&cl->w, FERRY_WORD_DELIM, &id, &got) < 0) {
+        cl->broken = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* A read failed mid-call: say why, and repair the channel if we can. */
+static int read_failed(struct client *cl, const char *what)
+{
+    int err = errno;
+    char why[sizeof cl->w.error];
+
+    memcpy(why, cl->w.error, sizeof why);
+    if (err == ECONNRESET)
+        return lost(cl, "closed the channel (did it crash?)");
+    if (client_resync(cl) < 0)
+        return lost(cl, "is not responding; giving up on it");
+    if (err == ETIMEDOUT)
+        return fail(cl, ETIMEDOUT, "%s: the appliance did not answer for %d s", what,
+                    cl->call_timeout_ms / 1000);
+    return fail(cl, EPROTO, "%s: garbled reply (%s); channel resynchronised", what, why);
+}
+
+static void event(struct client *cl, const struct wire_frame *f, uint32_t serial)
+{
+    struct ferry_progress p;
+
+    if (f->hdr.proc != FERRY_EVENT_PROGRESS || f->hdr.serial != serial || !cl->progress)
+        return;
+    if (wire_decode(f, (xdrproc_t) xdr_ferry_progress, &p) == 0)
+        cl->progress(cl->progress_opaque, p.position, p.total);
+}
+
+/* Read frames until the reply to `serial`; events on the way are handled.
+ * With `chunks`, chunks of the call are handed to it first, until the END
+ * or CANCEL that closes them. */
+struct download {
+    const struct xfer *x;
+    int err;                 /* the sink failed with this: cancel sent */
+    char msg[256];
+};
+
+static int chunk(struct client *cl, struct download *dl, const struct wire_frame *f,
+                 bool *closed)
+{
+    struct ferry_chunk_head head;
+    const unsigned char *data;
+    size_t len;
+    int r = 0;
+
+    if (wire_chunk(f, &head, &data, &len) < 0) {
+        errno = EBADMSG;
+        snprintf(cl->w.error, sizeof cl->w.error, "malformed chunk");
+        return -1;
+    }
+    switch (head.kind) {
+    case FERRY_CHUNK_END:
+    case FERRY_CHUNK_CANCEL:
+        *closed = true;
+        return 0;
+    case FERRY_CHUNK_DATA:
+        if (!dl->err)
+            r = dl->x->data(dl->x->opaque, data, len);
+        break;
+    case FERRY_CHUNK_HOLE:
+        if (!dl->err)
+            r = dl->x->hole(dl->x->opaque, head.hole_length);
+        break;
+    }
+    if (r < 0) {
+        /* our side failed (EPIPE, ENOSPC...): stop the sender, keep reading
+         * to the end of the transfer so the channel stays in step */
+        dl->err = errno ? errno : EIO;
+        snprintf(dl->msg, sizeof dl->msg, "%s", strerror(dl->err));
+        if (wire_send_word(&cl->w, FERRY_WORD_CANCEL, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int read_reply(struct client *cl, uint32_t proc, uint32_t serial, xdrproc_t xdr_ret,
+                      void *ret, struct download *dl)
+{
+    const char *name = ferry_proc_name(proc);
+    bool closed = dl == NULL;
+    struct wire_frame f;
+
+    for (;;) {
+        if (wire_read_frame(&cl->w, &f) < 0)
+            return read_failed(cl, name);
+        if (f.kind != WIRE_MESSAGE || f.hdr.serial != serial)
+            continue;   /* stray cancel word, or what belonged to an abandoned call */
+        switch (f.hdr.type) {
+        case FERRY_EVENT:
+            event(cl, &f, serial);
+            continue;
+        case FERRY_CHUNK:
+            if (!closed && chunk(cl, dl, &f, &closed) < 0)
+                return read_failed(cl, name);
+            continue;
+        case FERRY_CALL:
+            continue;
+        case FERRY_REPLY:
+            break;
+        }
+        if (!closed) {
+            errno = EBADMSG;
+            snprintf(cl->w.error, sizeof cl->w.error, "reply before the end of the transfer");
+            return read_failed(cl, name);
+        }
+        if (f.hdr.status == FERRY_OK) {
+            if (wire_decode(&f, xdr_ret, ret) < 0) {
+                snprintf(cl->w.error, sizeof cl->w.error, "undecodable result");
+                return read_failed(cl, name);
+            }
+            return 0;
+        }
+        CLEANUP_XDR(ferry_error) e = { 0 };
+        if (wire_decode(&f, (xdrproc_t) xdr_ferry_error, &e) < 0) {
+            snprintf(cl->w.error, sizeof cl->w.error, "undecodable error reply");
+            return read_failed(cl, name);
+        }
+        fail(cl, errno_from_name(e.errno_name, e.errnum > 0 && e.errnum < 4096 ? e.errnum : EIO),
+             "%s", e.message);
+        cl->remote = true;
+        return -1;
+    }
+}
+
+static int send_chunk(struct client *cl, uint32_t proc, uint32_t serial,
+                      enum ferry_chunk_kind kind, uint64_t hole, const void *data, size_t len)
+{
+    if (wire_send_chunk(&cl->w, proc, serial, kind, hole, data, len) < 0)
+        return lost(cl, "closed the channel (did it crash?)");
+    return 0;
+}
+
+/* Send the chunks of an upload; stop early if the daemon cancels. A local
+ * read error cancels the upload and is recorded in *local_err. */
+static int upload(struct client *cl, uint32_t proc, uint32_t serial, const struct xfer *x,
+                  int *local_err, char *local_msg, size_t msgsz)
+{
+    static unsigned char *buf;
+    struct wire_frame f;
+
+    if (!buf && !(buf = malloc(FERRY_MAX_CHUNK)))
+        return fail(cl, ENOMEM, "out of memory");
+    for (;;) {
+        /* The daemon says nothing during an upload unless it gives up. */
+        if (wire_input_pending(&cl->w) > 0) {
+            if (wire_read_frame(&cl->w, &f) < 0)
+                return read_failed(cl, ferry_proc_name(proc));
+            if (f.kind == WIRE_CANCEL)
+                return send_chunk(cl, proc, serial, FERRY_CHUNK_CANCEL, 0, NULL, 0);
+            if (f.kind == WIRE_MESSAGE && f.hdr.type == FERRY_EVENT)
+                event(cl, &f, serial);
+            continue;
+        }
+        uint64_t hole = 0;
+        ssize_t n = x->read(x->opaque, buf, cl->chunk_size, &hole);
+        if (n < 0) {
+            *local_err = errno ? errno : EIO;
+            snprintf(local_msg, msgsz, "%s", strerror(*local_err));
+            return send_chunk(cl, proc, serial, FERRY_CHUNK_CANCEL, 0, NULL, 0);
+        }
+        if (n == 0 && !hole)
+            return send_chunk(cl, proc, serial, FERRY_CHUNK_END, 0, NULL, 0);
+        if (send_chunk(cl, proc, serial, hole ? FERRY_CHUNK_HOLE : FERRY_CHUNK_DATA, hole,
+                       buf, hole ? 0 : n) < 0)
+            return -1;
+    }
+}
+
+int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args,
+                xdrproc_t xdr_ret, void *ret, enum xfer_dir dir, const struct xfer *x)
+{
+    const char *name = ferry_proc_name(proc);
+    struct ferry_header h = {
+        .prog = FERRY_PROGRAM_ID, .vers = FERRY_PROTOCOL_VERSION, .proc = proc,
+        .type = FERRY_CALL, .status = FERRY_OK,
+    };
+    struct download dl = { .x = x };
+    int local_err = 0, r;
+    char local_msg[256];
+
+    if (cl->broken)
+        return fail(cl, ECONNRESET, "the appliance was lost in an earlier call");
+    if (++cl->serial == 0)
+        cl->serial = 1;
+    h.serial = cl->serial;
+    if (cl->trace)
+        fprintf(stderr, "ferry: call %s (serial %u)\n", name, h.serial);
+    if (wire_send(&cl->w, &h, xdr_args, args, NULL, 0) < 0) {
+        if (errno == EMSGSIZE)
+            return fail(cl, EMSGSIZE, "%s: arguments too large", name);
+        return lost(cl, "closed the channel (did it crash?)");
+    }
+    if (dir == XFER_UPLOAD &&
+        upload(cl, proc, h.serial, x, &local_err, local_msg, sizeof local_msg) < 0)
+        return -1;
+    r = read_reply(cl, proc, h.serial, xdr_ret, ret, dir == XFER_DOWNLOAD ? &dl : NULL);
+    if (dl.err) {
+        local_err = dl.err;
+        memcpy(local_msg, dl.msg, sizeof local_msg);
+    }
+    if (local_err && !cl->broken) {
+        if (r == 0)
+            xdr_free(xdr_ret, ret);
+        r = fail(cl, local_err, "%s", local_msg);
+    }
+    if (cl->trace)
+        fprintf(stderr, "ferry: %s -> %s\n", name, r == 0 ? "ok" : cl->msg);
+    return r;
+}

@@ -1,0 +1,69 @@
+/* client.h: the RPC client: calls, replies, transfers, events, resync. */
+#ifndef FERRY_CLIENT_H
+#define FERRY_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+/* Where a download's data goes, or an upload's comes from. */
+struct xfer {
+    /* download: data arrived; return 0, or -1 with errno to cancel */
+    int (*data)(void *opaque, const void *buf, size_t len);
+    /* download: len bytes of zeros; return 0, or -1 with errno */
+    int (*hole)(void *opaque, uint64_t len);
+    /* upload: fill buf (len bytes at most); return bytes, 0 at the end, or
+     * -1 with errno. May instead set *hole to skip over zeros (return 0). */
+    ssize_t (*read)(void *opaque, void *buf, size_t len, uint64_t *hole);
+    void *opaque;
+};
+
+struct client {
+    struct wire w;
+    uint32_t serial;
+    int call_timeout_ms;     /* inactivity limit in a call; events count */
+    unsigned chunk_size;     /* what we send in an upload */
+    bool broken;             /* resync failed: the appliance is lost */
+    /* the hello */
+    unsigned protocol_version;
+    char daemon_version[65];
+    char kernel_version[129];
+    uint64_t capabilities;
+    /* progress events of the current call; NULL to ignore them */
+    void (*progress)(void *opaque, uint64_t position, uint64_t total);
+    void *progress_opaque;
+    /* -x: one line per call on stderr */
+    bool trace;
+    /* the last failure: errno and message (the daemon's, or ours) */
+    int err;
+    bool remote;             /* the message came from the daemon */
+    char msg[FERRY_MAX_ERROR + 64];
+};
+
+/* Wait for the launch word and the hello on fd; check the version. */
+int client_handshake(struct client *cl, int fd, int launch_timeout_ms);
+void client_free(struct client *cl);
+
+enum xfer_dir { XFER_NONE, XFER_DOWNLOAD, XFER_UPLOAD };
+
+/* One call. Returns 0 with *ret decoded (free it with xdr_free), or -1 with
+ * cl->err and cl->msg set. After a timeout or a garbled reply the channel is
+ * resynchronised; if that fails, cl->broken is set. */
+int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args,
+                xdrproc_t xdr_ret, void *ret, enum xfer_dir dir, const struct xfer *x);
+
+/* Typed stubs, one per procedure of ferry.x:
+ *   int rpc_NAME(struct client *, Args *, Ret *, const struct xfer *); */
+#define FERRY_STUB(num, name, A, R, dir)                                        \
+    static inline int rpc_##name(struct client *cl, A *a, R *r, const struct xfer *x) \
+    {                                                                           \
+        return client_call(cl, num, (xdrproc_t) xdr_##A, a, (xdrproc_t) xdr_##R, r, \
+                           XFER_##dir, x);                                      \
+    }
+FERRY_PROCS(FERRY_STUB)
+
+/* Send a sync and wait for its delimiter. 0, or -1 (and cl->broken). */
+int client_resync(struct client *cl);
+
+#endif

@@ -1,0 +1,151 @@
+/* ferry.h: what the host program's files share. */
+#ifndef FERRY_H
+#define FERRY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "client.h"
+
+#define FERRY_VERSION "0.1.0"
+
+/* Exit statuses, documented in ferry(1). */
+#define EXIT_OK 0
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+#define MAX_IMAGES 26
+#define MAX_MOUNTS 64
+
+struct image {
+    const char *path;
+    const char *format;      /* forced with --format, else detected */
+};
+
+struct mount_req {
+    char *device, *mountpoint, *options, *fstype;
+};
+
+/* Global options and the appliance they lead to. */
+struct session {
+    struct image images[MAX_IMAGES];
+    int nimages;
+    struct mount_req mounts[MAX_MOUNTS];
+    int nmounts;
+    bool rw, verbose, trace;
+    const char *accel;          /* auto, kvm, tcg */
+    unsigned memsize_mb;
+    int timeout_s;              /* per-call inactivity */
+    int launch_timeout_s;
+    const char *test_root;      /* serve a directory with a host ferryd */
+    const char *command;        /* for error messages */
+    bool started;
+    pid_t child;                /* qemu, or the test daemon */
+    int console_fd;             /* the guest console, captured */
+    struct client cl;
+};
+
+/* ---- the command table: drives dispatch, --help, the man page and
+ * completion. C(ident, "name", "usage", "summary", flags, "options help") */
+#define CMD_NO_APPLIANCE 1      /* runs without booting anything */
+#define CMD_WRITES 2            /* needs --rw */
+#define CMD_NO_MOUNT 4          /* works on devices, mounts nothing */
+
+#define FERRY_COMMANDS(C)                                                           \
+    C(ls, "ls", "[-l] [-a] [-R] [--time] [--json] [PATH]",                          \
+      "list a directory (default /)", 0,                                            \
+      "  -l          long format: mode, links, owner, size, mtime\n"                \
+      "  -a          include entries starting with a dot\n"                         \
+      "  -R          recurse into subdirectories\n"                                 \
+      "      --time  all four times with nanoseconds\n"                             \
+      "      --json  one JSON object per line per entry\n")                        \
+    C(stat, "stat", "PATH...", "show all metadata of paths, times in nanoseconds", 0, "")  \
+    C(cat, "cat", "PATH...", "write files to standard output", 0, "")              \
+    C(download, "download", "REMOTE [LOCAL|-]",                                     \
+      "copy a file out of the image (default: its name, here)", 0, "")             \
+    C(upload, "upload", "LOCAL|- REMOTE", "copy a file into the image", CMD_WRITES, "") \
+    C(mkdir, "mkdir", "[-p] [-m MODE] PATH...", "make directories", CMD_WRITES,    \
+      "  -p          make parents as needed; no error if it exists\n"               \
+      "  -m MODE     permission bits (octal), default 755\n")                       \
+    C(rm, "rm", "[-r] [-f] PATH...", "remove files or trees", CMD_WRITES,         \
+      "  -r          remove directories and their contents\n"                       \
+      "  -f          no error when a path does not exist\n")                        \
+    C(chmod, "chmod", "MODE PATH...", "change permission bits (octal MODE)", CMD_WRITES, "") \
+    C(chown, "chown", "[-h] UID[:GID] PATH...", "change numeric owner and group",  \
+      CMD_WRITES, "  -h          change a symlink itself\n")                        \
+    C(readlink, "readlink", "PATH...", "print the targets of symlinks", 0, "")     \
+    C(checksum, "checksum", "[--alg md5|sha1|sha256|sha512] PATH...",              \
+      "print digests of files as sha256sum does", 0,                                \
+      "      --alg A default sha256\n")                                             \
+    C(tar_out, "tar-out", "REMOTEDIR [FILE|-]", "write a tar archive of a directory", 0, "") \
+    C(tar_in, "tar-in", "FILE|- REMOTEDIR", "extract a tar archive into a directory", \
+      CMD_WRITES, "")                                                               \
+    C(df, "df", "[-h] [PATH]", "show filesystem usage", 0,                          \
+      "  -h          sizes in powers of 1024\n")                                    \
+    C(filesystems, "filesystems", "[--json]",                                       \
+      "list devices, partitions and volumes with their filesystems", CMD_NO_MOUNT,  \
+      "      --json  one JSON object per line per device\n")                       \
+    C(ping, "ping", "", "boot the appliance and measure a round trip", CMD_NO_MOUNT, "") \
+    C(version, "version", "", "print versions of ferry, the protocol and the kernel", \
+      CMD_NO_APPLIANCE, "")                                                         \
+    C(help, "help", "[COMMAND | --man | --bash-completion]",                       \
+      "list commands, or describe one", CMD_NO_APPLIANCE, "")
+
+#define DECLARE_CMD(id, name, usage, summary, flags, opthelp)                       \
+    int cmd_##id(struct session *s, int argc, char **argv);
+FERRY_COMMANDS(DECLARE_CMD)
+
+struct command {
+    const char *name, *usage, *summary;
+    int flags;
+    const char *opthelp;
+    int (*run)(struct session *s, int argc, char **argv);
+};
+extern const struct command commands[];
+extern const char ferry_options_help[];
+extern const size_t ncommands;
+const struct command *find_command(const char *name);
+void command_usage(FILE *f, const struct command *c);
+
+/* ---- the appliance ---- */
+/* Boot (or, with --test-root, start ferryd) and shake hands. Exits on error. */
+void session_start(struct session *s, int flags);
+/* Shut the appliance down and reap it; returns its exit trouble, if any. */
+int session_end(struct session *s);
+
+/* mounts.c */
+void mount_filesystems(struct session *s);
+void device_user_name(const ferry_device *d, char *out, size_t size);
+
+/* launch.c */
+int launch_test_daemon(struct session *s, int fd);
+int launch_qemu(struct session *s, int fd);
+void launch_console_tail(struct session *s);
+extern pid_t child_pid;
+
+/* ---- x-helpers: succeed or exit with a message ---- */
+void die(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xmalloc(size_t n);
+char *xstrdup(const char *s);
+/* Report the client's last failure as "ferry: CMD: message". */
+void call_error(struct session *s);
+/* Exit if a call failed with the appliance lost; otherwise report, return 1. */
+int call_failed(struct session *s);
+
+/* ---- output ---- */
+/* Print a name safely: on a terminal, control bytes and invalid UTF-8 as
+ * \xNN escapes; exact otherwise. */
+void put_name(FILE *f, const char *name, bool escape);
+/* A JSON string; bytes that are not UTF-8 become U+FFFD (see is_utf8). */
+void put_json_string(FILE *f, const char *s);
+bool is_utf8(const char *s);
+bool stdout_is_tty(void);
+
+/* Temporary local file removed on failure or signal. */
+void cleanup_register(const char *path);
+void cleanup_done(void);     /* remove it */
+void cleanup_keep(void);     /* it is complete: keep it */
+
+#endif

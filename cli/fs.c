@@ -1,0 +1,116 @@
+/* fs.c: df and filesystems: what the image holds, by filesystem. */
+#include <getopt.h>
+#include <string.h>
+
+#include "ferry.h"
+
+static void put_size(unsigned long long bytes, bool human)
+{
+    static const char units[] = "KMGTPE";
+    double v = bytes;
+    int u = -1;
+
+    if (!human) {
+        printf("%12llu", bytes / 1024);
+        return;
+    }
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u < 0)
+        printf("%7llu", bytes);
+    else
+        printf("%6.1f%c", v, units[u]);
+}
+
+int cmd_df(struct session *s, int argc, char **argv)
+{
+    bool human = false;
+    int c;
+
+    while ((c = getopt(argc, argv, "h")) != -1) {
+        if (c != 'h')
+            return EXIT_USAGE;
+        human = true;
+    }
+    ferry_path_args a = { .path = optind < argc ? argv[optind] : "/" };
+    ferry_statvfs_ret r;
+    if (rpc_statvfs(&s->cl, &a, &r, NULL) < 0)
+        return call_failed(s);
+    unsigned long long fr = r.frsize ? r.frsize : r.bsize;
+    printf(human ? "%7s %7s %7s %5s %s\n" : "%12s %12s %12s %5s %s\n",
+           human ? "Size" : "1K-blocks", "Used", "Avail", "Use%", "Mounted on");
+    unsigned long long used = (r.blocks - r.bfree) * fr;
+    put_size(r.blocks * fr, human);
+    putchar(' ');
+    put_size(used, human);
+    putchar(' ');
+    put_size(r.bavail * fr, human);
+    unsigned long long denom = used + r.bavail * fr;
+    printf(" %4llu%% ", denom ? (used * 100 + denom - 1) / denom : 0);
+    put_name(stdout, a.path, stdout_is_tty());
+    putchar('\n');
+    return EXIT_OK;
+}
+
+static const char *kind_name(ferry_device_kind k)
+{
+    switch (k) {
+    case FERRY_DEV_DISK: return "disk";
+    case FERRY_DEV_PARTITION: return "partition";
+    case FERRY_DEV_LV: return "lv";
+    case FERRY_DEV_MD: return "md";
+    }
+    return "?";
+}
+
+int cmd_filesystems(struct session *s, int argc, char **argv)
+{
+    static const struct option opts[] = { { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+    bool json = false;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'j')
+            return EXIT_USAGE;
+        json = true;
+    }
+    CLEANUP_XDR(ferry_devices_ret) r = { 0 };
+    if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
+        return call_failed(s);
+    if (!json)
+        printf("%-20s %-10s %-12s %10s  %-16s %s\n", "DEVICE", "KIND", "TYPE", "SIZE", "LABEL",
+               "UUID");
+    for (u_int i = 0; i < r.devices.devices_len; i++) {
+        ferry_device *d = &r.devices.devices_val[i];
+        char name[FERRY_MAX_PATH + 1];
+        device_user_name(d, name, sizeof name);
+        if (json) {
+            printf("{\"device\":");
+            put_json_string(stdout, name);
+            printf(",\"kind\":\"%s\",\"type\":", kind_name(d->kind));
+            put_json_string(stdout, d->fstype);
+            printf(",\"size\":%llu,\"label\":", (unsigned long long) d->size);
+            put_json_string(stdout, d->label);
+            printf(",\"uuid\":");
+            put_json_string(stdout, d->uuid);
+            printf("}\n");
+            continue;
+        }
+        /* names, types and labels come from the image: escape them */
+        bool esc = stdout_is_tty();
+        put_name(stdout, name, esc);
+        printf("%*s %-10s ", (int) (strlen(name) < 20 ? 20 - strlen(name) : 0), "",
+               kind_name(d->kind));
+        put_name(stdout, d->fstype[0] ? d->fstype : "-", esc);
+        printf("%*s ", (int) (strlen(d->fstype) < 12 ? 12 - (d->fstype[0] ? strlen(d->fstype) : 1) : 0), "");
+        put_size(d->size, true);
+        printf("  ");
+        put_name(stdout, d->label[0] ? d->label : "-", esc);
+        printf(" ");
+        put_name(stdout, d->uuid[0] ? d->uuid : "-", esc);
+        putchar('\n');
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,120 @@
+/* mounts.c: device names as the user sees them, and mounting before a
+ * command: what -m says, or, without -m, the one filesystem there is. */
+#include <errno.h>
+#include <string.h>
+
+#include "ferry.h"
+
+/* /dev/vdb2 of the disk with serial "sda" is /dev/sda2 to the user; an LV
+ * /dev/mapper/vg-lv is /dev/vg/lv ("--" in a dm name is one "-"). */
+void device_user_name(const ferry_device *d, char *out, size_t size)
+{
+    const char *n = d->name;
+
+    if (d->serial[0] && !strncmp(n, "/dev/vd", 7)) {
+        snprintf(out, size, "/dev/%s%s", d->serial, n + 8);
+        return;
+    }
+    if (d->kind == FERRY_DEV_LV && !strncmp(n, "/dev/mapper/", 12)) {
+        const char *p = n + 12;
+        size_t o = snprintf(out, size, "/dev/");
+        bool split = false;
+        for (; *p && o + 2 < size; p++) {
+            if (*p == '-' && p[1] == '-') {
+                out[o++] = '-';
+                p++;
+            } else if (*p == '-' && !split) {
+                out[o++] = '/';
+                split = true;
+            } else {
+                out[o++] = *p;
+            }
+        }
+        out[o] = '\0';
+        return;
+    }
+    snprintf(out, size, "%s", n);
+}
+
+/* Filesystems one can mount, as opposed to containers of other things. */
+static bool mountable(const char *fstype)
+{
+    static const char *const not[] = {
+        "", "swap", "LVM2_member", "linux_raid_member", "crypto_LUKS", "BitLocker", NULL,
+    };
+    for (int i = 0; not[i]; i++)
+        if (!strcmp(fstype, not[i]))
+            return false;
+    return true;
+}
+
+static void do_mount(struct session *s, const char *device, const char *mountpoint,
+                     const char *options, const char *fstype, const char *shown)
+{
+    ferry_mount_args a = {
+        .device = (char *) device, .mountpoint = (char *) mountpoint,
+        .options = (char *) options, .fstype = (char *) fstype, .readonly = !s->rw,
+    };
+    ferry_void r;
+
+    if (s->verbose)
+        warnx_("mount %s on %s%s", shown, mountpoint, s->rw ? "" : " (read-only)");
+    if (rpc_mount(&s->cl, &a, &r, NULL) < 0)
+        exit(call_failed(s));
+}
+
+void mount_filesystems(struct session *s)
+{
+    CLEANUP_XDR(ferry_devices_ret) r = { 0 };
+    char name[FERRY_MAX_PATH + 1];
+    int found = -1, count = 0;
+
+    if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
+        exit(call_failed(s));
+    for (int m = 0; m < s->nmounts; m++) {
+        const struct mount_req *q = &s->mounts[m];
+        u_int i;
+        for (i = 0; i < r.devices.devices_len; i++) {
+            device_user_name(&r.devices.devices_val[i], name, sizeof name);
+            if (!strcmp(name, q->device))
+                break;
+        }
+        if (i == r.devices.devices_len)
+            die(EXIT_FAILED, "-m %s: no such device (see 'ferry filesystems')", q->device);
+        do_mount(s, r.devices.devices_val[i].name, q->mountpoint, q->options, q->fstype,
+                 q->device);
+    }
+    if (s->nmounts)
+        return;
+    for (u_int i = 0; i < r.devices.devices_len; i++)
+        if (mountable(r.devices.devices_val[i].fstype)) {
+            found = i;
+            count++;
+        }
+    if (count == 1) {
+        ferry_device *d = &r.devices.devices_val[found];
+        device_user_name(d, name, sizeof name);
+        do_mount(s, d->name, "/", "", "", name);
+        return;
+    }
+    if (count == 0)
+        die(EXIT_FAILED, "%s: no filesystem found on the image", s->command);
+    fprintf(stderr, "ferry: %s: %d filesystems found; say which to mount with -m:\n",
+            s->command, count);
+    for (u_int i = 0; i < r.devices.devices_len; i++) {
+        ferry_device *d = &r.devices.devices_val[i];
+        if (!mountable(d->fstype))
+            continue;
+        device_user_name(d, name, sizeof name);
+        fputs("  -m ", stderr);
+        put_name(stderr, name, true);
+        fputs("   (", stderr);
+        put_name(stderr, d->fstype, true);
+        if (d->label[0]) {
+            fputs(", label ", stderr);
+            put_name(stderr, d->label, true);
+        }
+        fputs(")\n", stderr);
+    }
+    exit(EXIT_FAILED);
+}

@@ -1,0 +1,87 @@
+/* tar.c: tar-out and tar-in: whole directories as tar archives. The
+ * archive is made and unpacked by GNU tar inside the appliance; here it is
+ * only carried. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "transfer.h"
+
+static int tar_sink_data(void *opaque, const void *buf, size_t len)
+{
+    return write_all(*(int *) opaque, buf, len, -1);
+}
+
+static int tar_sink_hole(void *opaque, uint64_t len)
+{
+    (void) opaque;
+    (void) len;
+    errno = EBADMSG;   /* tar's output is a stream: it has no holes */
+    return -1;
+}
+
+int cmd_tar_out(struct session *s, int argc, char **argv)
+{
+    const char *out = argc > 2 ? argv[2] : "-";
+    char *tmp = NULL;
+    int fd = 1, r;
+    ferry_tar_args a;
+    ferry_void v;
+    struct xfer x = { .data = tar_sink_data, .hole = tar_sink_hole, .opaque = &fd };
+
+    if (argc < 2 || argc > 3)
+        die(EXIT_USAGE, "usage: ferry tar-out REMOTEDIR [FILE|-]");
+    a.path = argv[1];
+    if (strcmp(out, "-") != 0 && (fd = open_aside(out, &tmp)) < 0)
+        return EXIT_FAILED;
+    r = rpc_tar_out(&s->cl, &a, &v, &x);
+    if (r == 0 && tmp && (fchmod(fd, 0644 & ~current_umask()) < 0 || close(fd) < 0 ||
+                          rename(tmp, out) < 0)) {
+        warnx_("tar-out: %s: %s", out, strerror(errno));
+        r = -1;
+    }
+    if (tmp) {
+        if (r == 0)
+            cleanup_keep();
+        else
+            cleanup_done();
+        free(tmp);
+    }
+    if (r < 0 && s->cl.err == EPIPE && !s->cl.remote)
+        return EXIT_PIPE;
+    if (r < 0 && (s->cl.remote || s->cl.broken))
+        return call_failed(s);
+    if (r < 0)
+        warnx_("tar-out: %s", s->cl.msg);
+    return r < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+int cmd_tar_in(struct session *s, int argc, char **argv)
+{
+    struct source src;
+    ferry_tar_args a;
+    ferry_void v;
+    struct xfer x = { .read = source_read, .opaque = &src };
+    int fd = 0, r;
+
+    if (argc != 3)
+        die(EXIT_USAGE, "usage: ferry tar-in FILE|- REMOTEDIR");
+    if (strcmp(argv[1], "-") != 0 && (fd = open(argv[1], O_RDONLY | O_CLOEXEC)) < 0) {
+        warnx_("tar-in: %s: %s", argv[1], strerror(errno));
+        return EXIT_FAILED;
+    }
+    source_init(&src, fd);
+    src.seekable = false;   /* holes in an archive file are plain zeros to tar */
+    a.path = argv[2];
+    r = rpc_tar_in(&s->cl, &a, &v, &x);
+    if (fd != 0)
+        close(fd);
+    if (r < 0 && (s->cl.remote || s->cl.broken))
+        return call_failed(s);
+    if (r < 0)
+        warnx_("tar-in: %s: %s", argv[1], s->cl.msg);
+    return r < 0 ? EXIT_FAILED : EXIT_OK;
+}

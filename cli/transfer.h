@@ -1,0 +1,40 @@
+/* transfer.h: local ends of transfers, shared by the commands that move
+ * files: where downloaded data goes, where uploaded data comes from. */
+#ifndef FERRY_TRANSFER_H
+#define FERRY_TRANSFER_H
+
+#include "ferry.h"
+
+/* A command whose reader went away: main() ends like a program killed by
+ * SIGPIPE, after shutting the appliance down. */
+#define EXIT_PIPE 141
+
+struct sink {
+    int fd;
+    bool seekable;           /* a regular file: holes are seeked over */
+    off_t start;
+    uint64_t pos;
+};
+void sink_init(struct sink *k, int fd);
+int sink_finish(struct sink *k);
+
+struct source {
+    int fd;
+    bool seekable;
+    uint64_t pos, size, data_end;
+};
+void source_init(struct source *src, int fd);
+ssize_t source_read(void *opaque, void *buf, size_t len, uint64_t *hole);
+
+struct progress_bar {
+    bool on, shown;
+    double start;
+};
+void progress_begin(struct session *s, struct progress_bar *p);
+void progress_end(struct session *s, struct progress_bar *p);
+
+/* Create PATH.ferry-partial-XXXXXX, registered for removal on failure. */
+int open_aside(const char *path, char **tmp);
+mode_t current_umask(void);
+
+#endif

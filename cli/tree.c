@@ -1,0 +1,120 @@
+/* tree.c: mkdir, rm, chmod, chown: changing the tree. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry.h"
+
+static unsigned parse_mode(const char *cmd, const char *s)
+{
+    char *end;
+    unsigned long m = strtoul(s, &end, 8);
+
+    if (!*s || *end || m > 07777)
+        die(EXIT_USAGE, "%s: '%s' is not an octal mode", cmd, s);
+    return m;
+}
+
+int cmd_mkdir(struct session *s, int argc, char **argv)
+{
+    ferry_mkdir_args a = { .mode = 0755 };
+    int c, status = EXIT_OK;
+
+    while ((c = getopt(argc, argv, "pm:")) != -1) {
+        switch (c) {
+        case 'p': a.parents = true; break;
+        case 'm': a.mode = parse_mode("mkdir", optarg); break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        die(EXIT_USAGE, "mkdir: which path?");
+    for (int i = optind; i < argc; i++) {
+        ferry_void r;
+        a.path = argv[i];
+        if (rpc_mkdir(&s->cl, &a, &r, NULL) < 0)
+            status = call_failed(s);
+    }
+    return status;
+}
+
+int cmd_rm(struct session *s, int argc, char **argv)
+{
+    ferry_rm_args a = { 0 };
+    int c, status = EXIT_OK;
+
+    while ((c = getopt(argc, argv, "rRf")) != -1) {
+        switch (c) {
+        case 'r': case 'R': a.recursive = true; break;
+        case 'f': a.force = true; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        die(EXIT_USAGE, "rm: which path?");
+    for (int i = optind; i < argc; i++) {
+        ferry_void r;
+        a.path = argv[i];
+        if (strcmp(a.path, "/") == 0)
+            die(EXIT_USAGE, "rm: refusing to remove /");
+        if (rpc_rm(&s->cl, &a, &r, NULL) < 0)
+            status = call_failed(s);
+    }
+    return status;
+}
+
+int cmd_chmod(struct session *s, int argc, char **argv)
+{
+    int status = EXIT_OK;
+
+    if (argc < 3)
+        die(EXIT_USAGE, "usage: ferry chmod MODE PATH...");
+    ferry_chmod_args a = { .mode = parse_mode("chmod", argv[1]) };
+    for (int i = 2; i < argc; i++) {
+        ferry_void r;
+        a.path = argv[i];
+        if (rpc_chmod(&s->cl, &a, &r, NULL) < 0)
+            status = call_failed(s);
+    }
+    return status;
+}
+
+static int parse_id(const char *s, char **end)
+{
+    long v = strtol(s, end, 10);
+    if (*end == s || v < 0 || v > 0x7fffffff)
+        die(EXIT_USAGE, "chown: '%s' is not a numeric id", s);
+    return v;
+}
+
+int cmd_chown(struct session *s, int argc, char **argv)
+{
+    ferry_chown_args a = { .uid = -1, .gid = -1 };
+    int c, status = EXIT_OK;
+    char *end;
+
+    while ((c = getopt(argc, argv, "h")) != -1) {
+        if (c != 'h')
+            return EXIT_USAGE;
+        a.nofollow = true;
+    }
+    if (argc - optind < 2)
+        die(EXIT_USAGE, "usage: ferry chown [-h] UID[:GID] PATH...");
+    const char *spec = argv[optind];
+    if (*spec != ':')
+        a.uid = parse_id(spec, &end);
+    else
+        end = (char *) spec;
+    if (*end == ':') {
+        a.gid = parse_id(end + 1, &end);
+    }
+    if (*end)
+        die(EXIT_USAGE, "chown: '%s' is not UID[:GID]", spec);
+    for (int i = optind + 1; i < argc; i++) {
+        ferry_void r;
+        a.path = argv[i];
+        if (rpc_chown(&s->cl, &a, &r, NULL) < 0)
+            status = call_failed(s);
+    }
+    return status;
+}

@@ -1,0 +1,76 @@
+/* appliance.c: getting the embedded appliance out at run time, into
+ * sealed memfds that qemu opens by /dev/fd path. Nothing is written to
+ * disk and nothing is cached: each run unpacks afresh (about 20 ms). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "appliance.h"
+
+extern const unsigned char ferry_kernel_zst[], ferry_kernel_zst_end[];
+extern const unsigned char ferry_initrd_zst[], ferry_initrd_zst_end[];
+extern const char ferry_kernel_version[];
+
+/* The largest appliance part we accept to unpack: a bound on a damaged size field. */
+#define MAX_PART (256u << 20)
+
+const char *appliance_kernel_version(void)
+{
+    return ferry_kernel_version;
+}
+
+static int unpack(const char *name, const unsigned char *z, const unsigned char *end,
+                  char *err, size_t errsz)
+{
+    size_t zlen = end - z;
+    unsigned long long size = ZSTD_getFrameContentSize(z, zlen);
+    void *map;
+    size_t got;
+    int fd;
+
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size == 0 ||
+        size > MAX_PART) {
+        snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: bad header)", name);
+        return -1;
+    }
+    fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        snprintf(err, errsz, "memfd_create: %s", strerror(errno));
+        return -1;
+    }
+    if (ftruncate(fd, size) < 0 ||
+        (map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+        snprintf(err, errsz, "%s: %s", name, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* zstd's frame checksum catches a damaged blob here */
+    got = ZSTD_decompress(map, size, z, zlen);
+    munmap(map, size);
+    if (ZSTD_isError(got) || got != size) {
+        snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: %s)", name,
+                 ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+        close(fd);
+        return -1;
+    }
+    /* qemu gets a file nobody can change under it */
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    return fd;
+}
+
+int appliance_unpack(int *kernel_fd, int *initrd_fd, char *err, size_t errsz)
+{
+    *kernel_fd = unpack("ferry-kernel", ferry_kernel_zst, ferry_kernel_zst_end, err, errsz);
+    if (*kernel_fd < 0)
+        return -1;
+    *initrd_fd = unpack("ferry-initrd", ferry_initrd_zst, ferry_initrd_zst_end, err, errsz);
+    if (*initrd_fd < 0) {
+        close(*kernel_fd);
+        return -1;
+    }
+    return 0;
+}

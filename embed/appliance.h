@@ -1,0 +1,15 @@
+/* appliance.h: the appliance carried inside the ferry executable. */
+#ifndef FERRY_APPLIANCE_H
+#define FERRY_APPLIANCE_H
+
+#include <stddef.h>
+
+/* The kernel release the appliance runs, e.g. "6.1.192". */
+const char *appliance_kernel_version(void);
+
+/* Unpack the kernel and initramfs into sealed memory-backed files (nothing
+ * touches the disk). Returns 0 with the two descriptors, or -1 with a
+ * message in err. */
+int appliance_unpack(int *kernel_fd, int *initrd_fd, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,19 @@
+/* blob.S: the compressed appliance, linked into ferry as read-only data.
+ * The build passes the file names as KERNEL_ZST, INITRD_ZST and
+ * KERNEL_VERSION (see the Makefile). */
+    .section .rodata.ferry_appliance, "a"
+    .balign 64
+    .global ferry_kernel_zst, ferry_kernel_zst_end
+ferry_kernel_zst:
+    .incbin KERNEL_ZST
+ferry_kernel_zst_end:
+    .balign 64
+    .global ferry_initrd_zst, ferry_initrd_zst_end
+ferry_initrd_zst:
+    .incbin INITRD_ZST
+ferry_initrd_zst_end:
+    .global ferry_kernel_version
+ferry_kernel_version:
+    .incbin KERNEL_VERSION
+    .byte 0
+    .section .note.GNU-stack, "", @progbits
