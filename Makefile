@@ -51,9 +51,9 @@ $(B)/sysinc/.stamp: Makefile
 	       /usr/include/zstd.h /usr/include/zstd_errors.h $(B)/sysinc/
 	@touch $@
 
-HEADERS = $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp \
+HEADERS = $(wildcard tests/*.h) $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp \
           $(wildcard proto/*.h daemon/*.h cli/*.h embed/*.h)
-CPPFLAGS += -Iembed
+CPPFLAGS += -Iembed -Icli
 
 $(B)/obj/ferry_xdr.o: $(GEN)/ferry_xdr.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -80,3 +80,11 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all clean
+
+# ---- tests
+$(B)/tests/protocol: $(B)/obj/tests/protocol.o $(B)/obj/cli/client.o $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
+
+tests: $(B)/tests/protocol
+.PHONY: tests
