@@ -118,6 +118,10 @@ int session_end(struct session *s);
 void mount_filesystems(struct session *s);
 void device_user_name(const ferry_device *d, char *out, size_t size);
 
+/* format.c */
+const char *format_detect(const char *path);
+bool format_known(const char *name);
+
 /* launch.c */
 int launch_test_daemon(struct session *s, int fd);
 int launch_qemu(struct session *s, int fd);

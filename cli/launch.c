@@ -7,11 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "appliance.h"
 #include "ferry.h"
 
 pid_t child_pid;
+
+static bool is_block(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISBLK(st.st_mode);
+}
 
 /* In the child: die with ferry, whatever kills it. */
 static void die_with_parent(pid_t parent)
@@ -63,15 +76,281 @@ int launch_test_daemon(struct session *s, int fd)
     return 0;
 }
 
-int launch_qemu(struct session *s, int fd)
+/* ---- qemu ---- */
+
+/* qemu-system-x86_64 from $FERRY_QEMU or PATH, or NULL. */
+static const char *find_qemu(void)
 {
-    (void) s;
-    (void) fd;
-    warnx_("booting the appliance is not built into this ferry yet");
-    return -1;
+    static char path[PATH_MAX];
+    const char *env = getenv("FERRY_QEMU");
+    const char *p = getenv("PATH");
+
+    if (env && *env)
+        return access(env, X_OK) == 0 ? env : NULL;
+    if (!p)
+        p = "/usr/local/bin:/usr/bin:/bin";
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        snprintf(path, sizeof path, "%.*s/qemu-system-x86_64", (int) n, p);
+        if (n && access(path, X_OK) == 0)
+            return path;
+        p += n + (p[n] == ':');
+    }
+    return NULL;
 }
+
+/* KVM when /dev/kvm opens read-write and the CPU says it can. */
+static bool kvm_usable(void)
+{
+    char line[4096];
+    bool flag = false;
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    FILE *f;
+
+    if (fd < 0)
+        return false;
+    close(fd);
+    if (!(f = fopen("/proc/cpuinfo", "r")))
+        return false;
+    while (!flag && fgets(line, sizeof line, f))
+        if (!strncmp(line, "flags", 5))
+            flag = strstr(line, " vmx") || strstr(line, " svm");
+    fclose(f);
+    return flag;
+}
+
+/* A JSON string for qemu's -blockdev, quotes included. */
+static void json_quote(char *out, size_t size, const char *s)
+{
+    size_t o = 0;
+
+    out[o++] = '"';
+    for (; *s && o + 8 < size; s++) {
+        if (*s == '"' || *s == '\\')
+            o += snprintf(out + o, size - o, "\\%c", *s);
+        else if ((unsigned char) *s < 0x20)
+            o += snprintf(out + o, size - o, "\\u%04x", *s);
+        else
+            out[o++] = *s;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+struct argv {
+    char *v[64 + 4 * MAX_IMAGES];
+    int n;
+};
+
+static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(struct argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        die(EXIT_FAILED, "out of memory");
+    va_end(ap);
+    a->v[a->n++] = s;
+    a->v[a->n] = NULL;
+}
+
+/* The guest's console and qemu's own messages are kept in memory, to be
+ * shown with -v or when a launch fails. */
+static int console_fd = -1, qemu_err_fd = -1;
 
 void launch_console_tail(struct session *s)
 {
+    char buf[4096];
+    int fds[2] = { qemu_err_fd, console_fd };
+    const char *what[2] = { "qemu said", "the appliance's console ended with" };
+
     (void) s;
+    for (int i = 0; i < 2; i++) {
+        off_t end = fds[i] >= 0 ? lseek(fds[i], 0, SEEK_END) : 0;
+        if (end <= 0)
+            continue;
+        off_t from = end > (off_t) sizeof buf - 1 ? end - (off_t) sizeof buf + 1 : 0;
+        ssize_t n = pread(fds[i], buf, sizeof buf - 1, from);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        /* the last dozen lines are enough */
+        char *p = buf + n;
+        for (int lines = 0; p > buf && lines < 13; p--)
+            if (p[-1] == '\n')
+                lines++;
+        fprintf(stderr, "ferry: %s:\n", what[i]);
+        for (char *line = strtok(p, "\n"); line; line = strtok(NULL, "\n")) {
+            fputs("  | ", stderr);
+            put_name(stderr, line, true);
+            fputc('\n', stderr);
+        }
+    }
+}
+
+bool launch_used_kvm;
+
+/* Under TCG the guest's TSC ticks at the host's rate, and the guest kernel
+ * calibrates it against an emulated PIT: on a busy host that calibration
+ * fails and the boot stalls. So measure the rate here (2 ms) and tell the
+ * kernel (tsc_early_khz). */
+static unsigned long host_tsc_khz(void)
+{
+    struct timespec a, b;
+    unsigned lo, hi;
+    uint64_t t0, t1;
+    double ns;
+
+    clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    t0 = (uint64_t) hi << 32 | lo;
+    do
+        clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+    while ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec) < 2e6);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    t1 = (uint64_t) hi << 32 | lo;
+    ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+    return (unsigned long) ((t1 - t0) / ns * 1e6);
+}
+
+int launch_qemu(struct session *s, int fd)
+{
+    const char *qemu = find_qemu();
+    const char *machine = getenv("FERRY_MACHINE");
+    bool verbose = s->verbose;
+    struct argv a = { 0 };
+    char err[256], quoted[PATH_MAX * 2 + 8];
+    int kernel_fd, initrd_fd;
+    pid_t parent = getpid();
+
+    if (!qemu) {
+        warnx_("qemu-system-x86_64 not found%s: install it (Debian, Ubuntu: apt-get install "
+               "qemu-system-x86; Fedora: dnf install qemu-system-x86-core) or set FERRY_QEMU",
+               getenv("FERRY_QEMU") ? " at $FERRY_QEMU" : " in PATH");
+        return -1;
+    }
+    for (int i = 0; i < s->nimages; i++) {
+        struct image *im = &s->images[i];
+        if (im->format && !format_known(im->format)) {
+            warnx_("--format %s: unknown format (known: raw qcow2 qcow vmdk vdi vhdx vpc qed "
+                   "parallels dmg)", im->format);
+            return -1;
+        }
+        if (!im->format && !(im->format = format_detect(im->path)))
+            return -1;
+        if (access(im->path, s->rw ? R_OK | W_OK : R_OK) < 0) {
+            warnx_("%s: %s", im->path, strerror(errno));
+            return -1;
+        }
+    }
+    if (appliance_unpack(&kernel_fd, &initrd_fd, err, sizeof err) < 0) {
+        warnx_("%s", err);
+        return -1;
+    }
+    console_fd = memfd_create("ferry-console", MFD_CLOEXEC);
+    qemu_err_fd = memfd_create("ferry-qemu-stderr", MFD_CLOEXEC);
+
+    if (!machine || !*machine)
+        machine = "microvm";
+    bool micro = !strcmp(machine, "microvm");
+    bool kvm = !strcmp(s->accel, "kvm") || (!strcmp(s->accel, "auto") && kvm_usable());
+    launch_used_kvm = kvm;
+    const char *bus = micro ? "device" : "pci";
+
+    arg(&a, "%s", qemu);
+    arg(&a, "-nodefaults");
+    arg(&a, "-no-user-config");
+    arg(&a, "-display");
+    arg(&a, "none");
+    arg(&a, "-machine");
+    arg(&a, micro ? "microvm,x-option-roms=off,isa-serial=on,acpi=on,rtc=on" : "%s", machine);
+    arg(&a, "-accel");
+    arg(&a, kvm ? "kvm" : "tcg");
+    arg(&a, "-cpu");
+    arg(&a, kvm ? "host" : "max");
+    arg(&a, "-m");
+    arg(&a, "%u", s->memsize_mb);
+    arg(&a, "-no-reboot");
+    /* seccomp: no spawning, no privileges, no obsolete calls */
+    arg(&a, "-sandbox");
+    arg(&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    arg(&a, "-kernel");
+    arg(&a, "/dev/fd/4");
+    arg(&a, "-initrd");
+    arg(&a, "/dev/fd/5");
+    arg(&a, "-append");
+    char tsc[48] = "";
+    if (!kvm)
+        snprintf(tsc, sizeof tsc, " tsc_early_khz=%lu", host_tsc_khz());
+    arg(&a, "console=ttyS0 panic=-1 reboot=t tsc=reliable no_timer_check%s %s", tsc,
+        verbose ? "loglevel=7" : "quiet loglevel=3");
+    arg(&a, "-chardev");
+    arg(&a, verbose ? "stdio,id=con,signal=off" : "file,id=con,path=/dev/fd/6");
+    arg(&a, "-serial");
+    arg(&a, "chardev:con");
+    arg(&a, "-chardev");
+    arg(&a, "socket,id=channel,fd=3");
+    arg(&a, "-device");
+    arg(&a, "virtio-serial-%s,max_ports=2", bus);
+    arg(&a, "-device");
+    arg(&a, "virtserialport,chardev=channel,name=org.ferry.channel.0");
+    for (int i = 0; i < s->nimages; i++) {
+        const struct image *im = &s->images[i];
+        json_quote(quoted, sizeof quoted, im->path);
+        /* read-only images are opened without locks, so that many readers
+         * (and a running VM) never make a read-only look fail */
+        arg(&a, "-blockdev");
+        arg(&a, "{\"driver\":\"%s\",\"node-name\":\"disk%d\",\"read-only\":%s,%s"
+                "\"file\":{\"driver\":\"%s\",\"filename\":%s,\"locking\":\"%s\"}}",
+            im->format, i, s->rw ? "false" : "true",
+            strcmp(im->format, "raw") && strcmp(im->format, "vpc") && strcmp(im->format, "vdi") &&
+                strcmp(im->format, "vhdx") && strcmp(im->format, "parallels") && strcmp(im->format, "dmg")
+                ? "\"backing\":null," : "",
+            access(im->path, F_OK) == 0 && is_block(im->path) ? "host_device" : "file", quoted,
+            s->rw ? "auto" : "off");
+        arg(&a, "-device");
+        arg(&a, "virtio-blk-%s,drive=disk%d,serial=sd%c", bus, i, 'a' + i);
+    }
+    if (verbose) {
+        fprintf(stderr, "ferry: qemu:");
+        for (int i = 0; i < a.n; i++)
+            fprintf(stderr, " %s", a.v[i]);
+        fputc('\n', stderr);
+    }
+
+    child_pid = fork();
+    if (child_pid < 0) {
+        warnx_("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (child_pid == 0) {
+        die_with_parent(parent);
+        /* fds 3..6: channel, kernel, initrd, console; stderr to memory */
+        int fds[] = { fd, kernel_fd, initrd_fd, console_fd };
+        for (int i = 0; i < 4; i++) {
+            int tmp = fcntl(fds[i], F_DUPFD, 20);
+            if (tmp < 0)
+                _exit(126);
+            fds[i] = tmp;
+        }
+        for (int i = 0; i < 4; i++)
+            if (dup2(fds[i], 3 + i) < 0)
+                _exit(126);
+        if (!verbose)
+            dup2(qemu_err_fd, 2);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        if (!verbose)
+            dup2(null, 1);
+        execv(qemu, a.v);
+        fprintf(stderr, "%s: %s\n", qemu, strerror(errno));
+        _exit(127);
+    }
+    close(kernel_fd);
+    close(initrd_fd);
+    for (int i = 0; i < a.n; i++)
+        free(a.v[i]);
+    return 0;
 }

@@ -12,7 +12,8 @@
 
 /* The daemon's settings and the state every handler may read. */
 struct daemon {
-    int rootfd;              /* the served root: /sysroot in the appliance */
+    const char *root;        /* the served root: /sysroot in the appliance */
+    int rootfd;              /* open on it; reopened when a mount covers it */
     struct wire w;
     unsigned chunk_size;     /* data bytes per chunk we send */
     int progress_ms;         /* least time between progress events */
@@ -61,6 +62,9 @@ int statx_at(int dirfd, const char *name, int flags, struct ferry_stat *st);
 int send_fd(struct call *c, int fd, bool seekable, uint64_t total, bool progress, uint64_t *sent);
 int send_data(struct call *c, const void *data, size_t len);
 int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received);
+
+/* Open the served root again (after a mount or unmount changed it). */
+int reopen_root(void);
 
 /* appliance.c */
 void appliance_init(void);

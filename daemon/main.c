@@ -20,6 +20,18 @@ struct daemon d = {
 };
 
 int send_hello(void);
+
+int reopen_root(void)
+{
+    int fd = open(d.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (d.rootfd >= 0)
+        close(d.rootfd);
+    d.rootfd = fd;
+    return 0;
+}
 extern bool shutdown_requested;
 
 static void usage(void)
@@ -69,8 +81,9 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    d.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (d.rootfd < 0) {
+    d.root = root;
+    d.rootfd = -1;
+    if (reopen_root() < 0) {
         fprintf(stderr, "ferryd: %s: %s\n", root, strerror(errno));
         return 1;
     }

@@ -80,6 +80,9 @@ int do_mount(struct call *c, ferry_mount_args *a, ferry_void *r)
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
     if (mount(a->device, target, driver, a->readonly ? MS_RDONLY : 0, opts) < 0)
         return call_fail_errno(c, errno, "mount %s (%s) on %s", a->device, type, a->mountpoint);
+    /* our descriptor of the root still sees what the mount covered */
+    if (reopen_root() < 0)
+        return call_fail_errno(c, errno, "%s", d.root);
     return 0;
 }
 
@@ -103,7 +106,14 @@ int do_umount(struct call *c, ferry_path_args *a, ferry_void *r)
     if (n < 0)
         return call_fail_errno(c, errno, "umount %s", a->path);
     target[n] = '\0';
-    if (umount2(target, 0) < 0)
-        return call_fail_errno(c, errno, "umount %s", a->path);
+    /* the root's own descriptor keeps a mount on / busy: let go of it */
+    close(d.rootfd);
+    d.rootfd = -1;
+    int ret = umount2(target, 0);
+    int err = errno;
+    if (reopen_root() < 0)
+        return call_fail_errno(c, errno, "%s", d.root);
+    if (ret < 0)
+        return call_fail_errno(c, err, "umount %s", a->path);
     return 0;
 }

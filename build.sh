@@ -1,0 +1,104 @@
+#!/bin/bash
+# build.sh: ferry's one entry point.
+#
+#   ./build.sh              build build/ferry
+#   ./build.sh demo         build, make a sample disk image, show ferry at work on it
+#   ./build.sh test         build and run every test; the last line is "N passed, N failed"
+#   ./build.sh fuzz [SECS]  run each libFuzzer harness for SECS seconds (default 600)
+#   ./build.sh bench        benchmarks, side by side with guestfish when it is installed
+#   ./build.sh clean        remove build/
+#
+# Run as root on Debian, it installs the Debian packages it needs; otherwise
+# it prints the apt-get line to run and stops. The kernel is cached in
+# $FERRY_CACHE (default ~/.cache/ferry-build), keyed by what it is built from.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# ---- packages
+# to build ferry and its appliance
+PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev
+            linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
+            tar util-linux lvm2 file"
+# to run it
+PKGS_RUN="qemu-system-x86"
+# to make the images the tests and the demo use
+PKGS_TEST="e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils"
+# to fuzz
+PKGS_FUZZ="clang libclang-rt-14-dev"
+
+need() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} = 0 ] && return 0
+    local cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "build.sh: installing ${missing[*]}" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $cmd -qq >/dev/null
+    else
+        echo "build.sh: missing packages; as root, run:" >&2
+        echo "    $cmd" >&2
+        exit 1
+    fi
+}
+
+# ---- build
+jobs=$(nproc)
+build() {
+    # shellcheck disable=SC2086
+    need $PKGS_BUILD $PKGS_RUN
+    make -s -j"$jobs" build/ferryd
+    # the appliance is rebuilt only when what goes into it changed
+    local key
+    key=$(cat build/ferryd appliance-builder/* | sha256sum | cut -c1-16)
+    if [ "$(cat build/appliance/.key 2>/dev/null)" != "$key" ]; then
+        rm -f build/appliance/.key
+        appliance-builder/build-appliance.sh build/ferryd build/appliance
+        echo "$key" > build/appliance/.key
+    fi
+    make -s -j"$jobs" build/ferry
+    build/ferry help --man > build/ferry.1
+    build/ferry help --bash-completion > build/ferry.bash-completion
+}
+
+case ${1:-build} in
+build)
+    build
+    echo "build.sh: built build/ferry ($(stat -c %s build/ferry) bytes)" >&2
+    ;;
+demo)
+    build
+    # shellcheck disable=SC2086
+    need $PKGS_TEST
+    tests/demo.sh
+    ;;
+test)
+    build
+    # shellcheck disable=SC2086
+    need $PKGS_TEST
+    make -s -j"$jobs" tests
+    tests/run.sh
+    ;;
+fuzz)
+    build
+    # shellcheck disable=SC2086
+    need $PKGS_FUZZ
+    tests/fuzz/run.sh "${2:-600}"
+    ;;
+bench)
+    build
+    # shellcheck disable=SC2086
+    need $PKGS_TEST
+    bench/run.sh
+    ;;
+clean)
+    rm -rf build
+    ;;
+*)
+    sed -n '2,/^set /p' "$0" | sed -e '/^set /d' -e 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,130 @@
+#!/bin/bash
+# cli.sh: the ferry command line against a host ferryd serving a scratch
+# directory (--test-root): messages, exit statuses, local files, pipes.
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+
+tmp=$(mktemp -d /tmp/ferry-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+root=$tmp/root
+mkdir -p "$root/etc" "$root/dir"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
+head -c 3000000 /dev/urandom > "$root/blob"
+truncate -s 300M "$root/sparse" && printf 'tail' >> "$root/sparse"
+f() { "$FERRY" --test-root "$root" "$@"; }
+
+# ---- errors and exit statuses
+err=$(f ls /nope 2>&1 >/dev/null); status=$?
+expect error_message_names_command_and_path "ferry: ls: /nope: No such file or directory" "$err"
+expect error_exit_status_is_1 1 "$status"
+expect_status unknown_command_is_usage_error 2 f frobnicate
+expect_status missing_argument_is_usage_error 2 f cat
+err=$(f mkdir /x 2>&1); status=$?
+expect writes_need_rw "2 ferry: mkdir writes to the image: add --rw to allow it" "$status $err"
+expect_status no_image_is_usage_error 2 "$FERRY" cat
+expect_status help_succeeds 0 "$FERRY" help
+expect command_help_shows_usage "usage: ferry [OPTIONS] mkdir [-p] [-m MODE] PATH..." \
+    "$("$FERRY" mkdir --help | head -1)"
+
+# ---- reading
+expect cat_prints_file "root:x:0:0:root:/root:/bin/sh" "$(f cat /etc/passwd)"
+f download /blob "$tmp/blob.out"
+cmp -s "$root/blob" "$tmp/blob.out" && pass download_is_identical || fail download_is_identical differ
+(cd "$tmp" && f download /blob) && cmp -s "$root/blob" "$tmp/blob" &&
+    pass download_defaults_to_basename || fail download_defaults_to_basename "no $tmp/blob"
+mkdir "$tmp/into"
+f download /etc/passwd "$tmp/into" && [ -f "$tmp/into/passwd" ] &&
+    pass download_into_directory || fail download_into_directory "no $tmp/into/passwd"
+expect download_dash_is_stdout "$(cat "$root/etc/passwd")" "$(f download /etc/passwd -)"
+f download /sparse "$tmp/sparse.out"
+cmp -s "$root/sparse" "$tmp/sparse.out" && [ "$(stat -c %b "$tmp/sparse.out")" -lt 1000 ] &&
+    pass sparse_download_stays_sparse ||
+    fail sparse_download_stays_sparse "$(stat -c '%s bytes, %b blocks' "$tmp/sparse.out")"
+expect checksum_matches_sha256sum "$(cd "$root" && sha256sum etc/passwd | sed 's| etc/| /etc/|')" \
+    "$(f checksum /etc/passwd)"
+expect checksum_md5 "$(md5sum < "$root/blob" | cut -d' ' -f1)  /blob" "$(f checksum --alg md5 /blob)"
+expect ls_lists_names "blob dir etc sparse" "$(f ls / | tr '\n' ' ' | sed 's/ $//')"
+
+# ---- pipes: the reader going away stops the transfer at once. A wrapper
+# samples how much the daemon has read, until it exits.
+cat > "$tmp/counting-ferryd" <<EOF
+#!/bin/sh
+"$PWD/build/ferryd" "\$@" &
+pid=\$!
+echo 0 > "$tmp/rchar"
+while sed -n 's/^rchar: //p' /proc/\$pid/io > "$tmp/rchar.tmp" 2>/dev/null &&
+      [ -s "$tmp/rchar.tmp" ]; do
+    mv "$tmp/rchar.tmp" "$tmp/rchar"
+    sleep 0.01
+done
+wait
+EOF
+chmod +x "$tmp/counting-ferryd"
+head -c 400000000 /dev/zero > "$root/big"
+out=$(FERRY_DAEMON="$tmp/counting-ferryd" f cat /big | head -c 100 | wc -c)
+read_bytes=$(cat "$tmp/rchar" 2>/dev/null || echo 999999999999)
+[ "$out" = 100 ] && [ "$read_bytes" -lt 50000000 ] && pass cat_into_head_stops_early ||
+    fail cat_into_head_stops_early "$out bytes out; the daemon read $read_bytes of 400000000"
+FERRY_TEST_CHUNK_SIZE=4096 f cat /big | head -c 1 >/dev/null
+expect reader_gone_ends_like_sigpipe 141 "${PIPESTATUS[0]}"
+rm -f "$root/big"
+
+# ---- writing
+printf 'from stdin\n' | f --rw upload - /dir/new && expect upload_from_stdin "from stdin" "$(cat "$root/dir/new")"
+f --rw upload "$tmp/sparse.out" /sparse2 && cmp -s "$root/sparse" "$root/sparse2" &&
+    [ "$(stat -c %b "$root/sparse2")" -lt 1000 ] && pass upload_round_trip_sparse ||
+    fail upload_round_trip_sparse "$(stat -c '%s bytes, %b blocks' "$root/sparse2")"
+f --rw mkdir -p /a/b/c && [ -d "$root/a/b/c" ] && pass mkdir_parents || fail mkdir_parents missing
+f --rw chmod 700 /a && expect chmod_sets_mode 700 "$(stat -c %a "$root/a")"
+f --rw rm -r /a && [ ! -e "$root/a" ] && pass rm_recursive || fail rm_recursive "still there"
+expect_status rm_missing_fails 1 f --rw rm /a
+expect_status rm_force_missing_succeeds 0 f --rw rm -f /a
+mkdir -p "$tmp/tree/sub" && echo one > "$tmp/tree/sub/one"
+tar -C "$tmp/tree" -cf "$tmp/tree.tar" . && f --rw mkdir /t && f --rw tar-in "$tmp/tree.tar" /t &&
+    expect tar_in_extracts one "$(cat "$root/t/sub/one")"
+expect tar_out_lists "./sub/one" "$(f tar-out /t - | tar -tf - | grep one)"
+
+# ---- a failed download leaves no file that looks complete
+cat > "$tmp/dying-ferryd" <<EOF
+#!/bin/sh
+# ferryd that is killed a moment into its work
+"$PWD/build/ferryd" "\$@" &
+sleep 0.5
+kill -9 \$!
+EOF
+chmod +x "$tmp/dying-ferryd"
+head -c 400000000 /dev/zero > "$root/big"
+err=$(FERRY_DAEMON="$tmp/dying-ferryd" FERRY_TEST_CHUNK_SIZE=4096 f download /big "$tmp/big.out" 2>&1)
+status=$?
+left=$(ls "$tmp" | grep -c 'big.out')
+expect killed_daemon_fails_download "1 0" "$status $left"
+case $err in *"closed the channel"*) pass killed_daemon_is_named ;;
+    *) fail killed_daemon_is_named "$err" ;; esac
+rm -f "$root/big"
+
+# ---- names with any bytes
+mkdir "$root/names"
+touch "$root/names/$(printf 'esc\033[31mred')" "$root/names/$(printf 'new\nline')" \
+    "$root/names/$(printf 'bad\377utf8')" "$root/names/with space"
+got=$(f ls --json /names | grep -c '"name"')
+expect json_lists_every_name 4 "$got"
+expect json_escapes_control_bytes 1 "$(f ls --json /names | grep -c '"esc\\u001b\[31mred"')"
+expect json_gives_hex_of_invalid_utf8 1 "$(f ls --json /names | grep -c '"name_hex":"626164ff75746638"')"
+# on a terminal the escape sequence must not reach it
+tty_out=$(script -qc "$FERRY --test-root $root ls /names" /dev/null)
+case $tty_out in *$'\033[31m'*) fail terminal_output_is_escaped "raw escape sequence" ;;
+    *'esc\x1b[31mred'*) pass terminal_output_is_escaped ;;
+    *) fail terminal_output_is_escaped "$tty_out" ;; esac
+
+# ---- the command table drives the man page and completion
+"$FERRY" help --man > "$tmp/ferry.1"
+for c in $("$FERRY" help | awk '/^  [a-z]/ {print $1}'); do
+    grep -q "^\.B ferry $c" "$tmp/ferry.1" || { fail man_page_has_every_command "$c"; break; }
+done && pass man_page_has_every_command
+cmp -s "$tmp/ferry.1" docs/ferry.1 && pass docs_man_page_is_current ||
+    fail docs_man_page_is_current "docs/ferry.1 differs from 'ferry help --man'"
+"$FERRY" help --bash-completion > "$tmp/comp.bash"
+expect completion_offers_commands "download" \
+    "$(bash -c ". $tmp/comp.bash; COMP_WORDS=(ferry downl); COMP_CWORD=1; _ferry; echo \${COMPREPLY[*]}")"
+
+finish

@@ -1,0 +1,36 @@
+#!/bin/bash
+# run.sh: every test, with one total at the end: "N passed, N failed".
+# Each part prints PASS/FAIL lines and its own "N passed, N failed" line,
+# which this adds up.
+cd "$(dirname "$0")/.."
+total_pass=0
+total_fail=0
+
+part() {
+    local name=$1 out status
+    shift
+    echo "== $name"
+    out=$("$@" 2>&1)
+    status=$?
+    echo "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
+    local line
+    line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+    if [ -z "$line" ]; then
+        echo "FAIL $name: ended without a summary (exit $status)"
+        total_fail=$((total_fail + 1))
+        return
+    fi
+    total_pass=$((total_pass + $(echo "$line" | cut -d' ' -f1)))
+    total_fail=$((total_fail + $(echo "$line" | cut -d' ' -f3)))
+    if [ "$status" != 0 ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ]; then
+        echo "FAIL $name: exit status $status"
+        total_fail=$((total_fail + 1))
+    fi
+}
+
+part protocol env FERRYD=build/ferryd build/tests/protocol
+part cli tests/cli.sh
+part appliance tests/appliance.sh
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
