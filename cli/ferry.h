@@ -117,6 +117,7 @@ int session_end(struct session *s);
 /* mounts.c */
 void mount_filesystems(struct session *s);
 void device_user_name(const ferry_device *d, char *out, size_t size);
+void sort_devices(ferry_devices_ret *r);   /* by the names the user sees */
 
 /* format.c */
 const char *format_detect(const char *path);
@@ -125,6 +126,7 @@ bool format_known(const char *name);
 /* launch.c */
 int launch_test_daemon(struct session *s, int fd);
 int launch_qemu(struct session *s, int fd);
+bool launch_would_use_kvm(void);
 void launch_console_tail(struct session *s);
 extern pid_t child_pid;
 
@@ -141,7 +143,8 @@ int call_failed(struct session *s);
 /* ---- output ---- */
 /* Print a name safely: on a terminal, control bytes and invalid UTF-8 as
  * \xNN escapes; exact otherwise. */
-void put_name(FILE *f, const char *name, bool escape);
+int put_name(FILE *f, const char *name, bool escape);   /* returns the columns used */
+void put_padded(FILE *f, const char *name, int width, bool escape);
 /* A JSON string; bytes that are not UTF-8 become U+FFFD (see is_utf8). */
 void put_json_string(FILE *f, const char *s);
 bool is_utf8(const char *s);

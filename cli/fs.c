@@ -79,8 +79,9 @@ int cmd_filesystems(struct session *s, int argc, char **argv)
     CLEANUP_XDR(ferry_devices_ret) r = { 0 };
     if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
         return call_failed(s);
+    sort_devices(&r);
     if (!json)
-        printf("%-20s %-10s %-12s %10s  %-16s %s\n", "DEVICE", "KIND", "TYPE", "SIZE", "LABEL",
+        printf("%-20s %-10s %-12s %7s  %-16s %s\n", "DEVICE", "KIND", "TYPE", "SIZE", "LABEL",
                "UUID");
     for (u_int i = 0; i < r.devices.devices_len; i++) {
         ferry_device *d = &r.devices.devices_val[i];
@@ -100,15 +101,14 @@ int cmd_filesystems(struct session *s, int argc, char **argv)
         }
         /* names, types and labels come from the image: escape them */
         bool esc = stdout_is_tty();
-        put_name(stdout, name, esc);
-        printf("%*s %-10s ", (int) (strlen(name) < 20 ? 20 - strlen(name) : 0), "",
-               kind_name(d->kind));
-        put_name(stdout, d->fstype[0] ? d->fstype : "-", esc);
-        printf("%*s ", (int) (strlen(d->fstype) < 12 ? 12 - (d->fstype[0] ? strlen(d->fstype) : 1) : 0), "");
+        put_padded(stdout, name, 20, esc);
+        printf(" %-10s ", kind_name(d->kind));
+        put_padded(stdout, d->fstype[0] ? d->fstype : "-", 12, esc);
+        putchar(' ');
         put_size(d->size, true);
         printf("  ");
-        put_name(stdout, d->label[0] ? d->label : "-", esc);
-        printf(" ");
+        put_padded(stdout, d->label[0] ? d->label : "-", 16, esc);
+        putchar(' ');
         put_name(stdout, d->uuid[0] ? d->uuid : "-", esc);
         putchar('\n');
     }

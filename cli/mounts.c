@@ -1,6 +1,7 @@
 /* mounts.c: device names as the user sees them, and mounting before a
  * command: what -m says, or, without -m, the one filesystem there is. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ferry.h"
@@ -36,6 +37,20 @@ void device_user_name(const ferry_device *d, char *out, size_t size)
     snprintf(out, size, "%s", n);
 }
 
+static int by_user_name(const void *a, const void *b)
+{
+    char x[FERRY_MAX_PATH + 1], y[FERRY_MAX_PATH + 1];
+
+    device_user_name(a, x, sizeof x);
+    device_user_name(b, y, sizeof y);
+    return strcmp(x, y);
+}
+
+void sort_devices(ferry_devices_ret *r)
+{
+    qsort(r->devices.devices_val, r->devices.devices_len, sizeof(ferry_device), by_user_name);
+}
+
 /* Filesystems one can mount, as opposed to containers of other things. */
 static bool mountable(const char *fstype)
 {
@@ -59,8 +74,14 @@ static void do_mount(struct session *s, const char *device, const char *mountpoi
 
     if (s->verbose)
         warnx_("mount %s on %s%s", shown, mountpoint, s->rw ? "" : " (read-only)");
-    if (rpc_mount(&s->cl, &a, &r, NULL) < 0)
-        exit(call_failed(s));
+    if (rpc_mount(&s->cl, &a, &r, NULL) < 0) {
+        if (s->cl.broken)
+            exit(call_failed(s));
+        fprintf(stderr, "ferry: mount %s on %s: ", shown, mountpoint);
+        put_name(stderr, s->cl.msg, true);
+        fputc('\n', stderr);
+        exit(EXIT_FAILED);
+    }
 }
 
 void mount_filesystems(struct session *s)
@@ -71,6 +92,7 @@ void mount_filesystems(struct session *s)
 
     if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
         exit(call_failed(s));
+    sort_devices(&r);
     for (int m = 0; m < s->nmounts; m++) {
         const struct mount_req *q = &s->mounts[m];
         u_int i;

@@ -10,7 +10,9 @@
 
 #include "ferry.h"
 
-void session_start(struct session *s, int flags)
+/* Start the other end and wait for its hello. Returns 0, or -1 with the
+ * client's message set; *timed_out tells a silent guest from a failure. */
+static int launch(struct session *s, int launch_ms, bool *timed_out)
 {
     int sv[2];
 
@@ -19,13 +21,46 @@ void session_start(struct session *s, int flags)
     if ((s->test_root ? launch_test_daemon(s, sv[1]) : launch_qemu(s, sv[1])) < 0)
         exit(EXIT_FAILED);
     close(sv[1]);
+    memset(&s->cl, 0, sizeof s->cl);
     s->cl.call_timeout_ms = s->timeout_s * 1000;
     s->cl.trace = s->trace;
-    if (client_handshake(&s->cl, sv[0], s->launch_timeout_s * 1000) < 0) {
+    if (client_handshake(&s->cl, sv[0], launch_ms) == 0)
+        return 0;
+    *timed_out = s->cl.err == ETIMEDOUT;
+    kill(child_pid, SIGKILL);
+    waitpid(child_pid, NULL, 0);
+    close(sv[0]);
+    client_free(&s->cl);
+    return -1;
+}
+
+/* A KVM guest boots in a fraction of a second; one silent this long hangs
+ * (some hosts expose a /dev/kvm whose guests never run). */
+#define KVM_WATCHDOG_MS 5000
+
+void session_start(struct session *s, int flags)
+{
+    int launch_ms = s->launch_timeout_s * 1000;
+    bool timed_out = false;
+    int r;
+
+    if (!s->test_root && !strcmp(s->accel, "auto") && launch_would_use_kvm()) {
+        r = launch(s, launch_ms < KVM_WATCHDOG_MS ? launch_ms : KVM_WATCHDOG_MS, &timed_out);
+        if (r < 0) {
+            if (timed_out)
+                warnx_("the KVM guest did not start within %d s; falling back to TCG",
+                       KVM_WATCHDOG_MS / 1000);
+            else
+                warnx_("KVM failed (%s); falling back to TCG", s->cl.msg);
+            s->accel = "tcg";
+            r = launch(s, launch_ms, &timed_out);
+        }
+    } else {
+        r = launch(s, launch_ms, &timed_out);
+    }
+    if (r < 0) {
         warnx_("%s", s->cl.msg);
         launch_console_tail(s);
-        if (child_pid > 0)
-            kill(child_pid, SIGKILL);
         exit(EXIT_FAILED);
     }
     s->started = true;

@@ -114,26 +114,37 @@ static bool is_c1(const unsigned char *p, int n)
     return n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
 }
 
-void put_name(FILE *f, const char *name, bool escape)
+int put_name(FILE *f, const char *name, bool escape)
 {
     const unsigned char *p = (const unsigned char *) name;
+    int width = 0;
 
     if (!escape) {
         fputs(name, f);
-        return;
+        return strlen(name);
     }
     while (*p) {
         int n = utf8_len(p);
         if (n == 0 || *p < 0x20 || *p == 0x7f || is_c1(p, n)) {
             fprintf(f, "\\x%02x", *p++);
+            width += 4;
         } else if (*p == '\\') {
             fputs("\\\\", f);
             p++;
+            width += 2;
         } else {
             fwrite(p, 1, n, f);
             p += n;
+            width++;
         }
     }
+    return width;
+}
+
+void put_padded(FILE *f, const char *name, int width, bool escape)
+{
+    for (int n = put_name(f, name, escape); n < width; n++)
+        fputc(' ', f);
 }
 
 bool is_utf8(const char *s)

@@ -138,6 +138,34 @@ static void add_partitions(ferry_devices_ret *r, const char *disk, const char *s
     closedir(dir);
 }
 
+/* Are the disks read-only (ferry without --rw)? */
+static bool disks_readonly(void)
+{
+    char ro[8];
+
+    sysfs_read("/sys/block/vda/ro", ro, sizeof ro);
+    return ro[0] != '0';
+}
+
+/* Find volume groups and activate their LVs, once. On read-only disks the
+ * LVs are activated read-only (a read-write device-mapper table cannot sit
+ * on a read-only disk), and metadata is never written. */
+static void activate_lvm(struct call *c)
+{
+    static bool done;
+    char *rw[] = { "lvm", "vgchange", "-ay", "--sysinit", "--ignoremonitoring", NULL };
+    char *ro[] = { "lvm", "vgchange", "-ay", "--sysinit", "--ignoremonitoring",
+                   "--config", "activation { read_only_volume_list = [ \"@*\" ] }", NULL };
+    struct helper h;
+    struct call scratch = *c;   /* no volume groups is not a failure */
+
+    if (done)
+        return;
+    done = true;
+    if (helper_start(&scratch, &h, disks_readonly() ? ro : rw, -1, -1, -1) == 0)
+        helper_finish(&scratch, &h, "lvm");
+}
+
 int do_list_devices(struct call *c, ferry_void *a, ferry_devices_ret *r)
 {
     (void) a;
@@ -147,6 +175,7 @@ int do_list_devices(struct call *c, ferry_void *a, ferry_devices_ret *r)
 
     if (!d.appliance)
         return call_fail(c, ENOTSUP, "list-devices: only inside the appliance");
+    activate_lvm(c);
     r->devices.devices_val = calloc(FERRY_MAX_DEVICES, sizeof(ferry_device));
     if (!r->devices.devices_val)
         return call_fail(c, ENOMEM, "out of memory");

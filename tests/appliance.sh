@@ -1,0 +1,144 @@
+#!/bin/bash
+# appliance.sh: ferry booting its real appliance in qemu (TCG here) on
+# images made by images.sh: mounts, devices, LVM, formats, and the ways a
+# launch can fail.
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+
+img=build/test-images
+tests/images.sh "$img"
+tmp=$(mktemp -d /tmp/ferry-appliance-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- the executable
+case $("$FERRY" --version) in
+*"kernel $(cat build/appliance/kernel-version)"*"") pass version_names_kernel ;;
+*) fail version_names_kernel "$("$FERRY" --version)" ;;
+esac
+expect version_names_protocol 1 "$("$FERRY" --version | grep -c '^protocol 1$')"
+case $(file build/ferry) in *"statically linked"*) pass executable_is_static ;;
+    *) fail executable_is_static "$(file build/ferry)" ;; esac
+size=$(stat -c %s build/ferry)
+[ "$size" -lt 30000000 ] && pass executable_under_30mb || fail executable_under_30mb "$size bytes"
+
+# ---- boot and the daemon's kernel-side operations
+case $("$FERRY" ping "$img/ext4.img") in pong*) pass boots_and_answers ;;
+    *) fail boots_and_answers "no pong" ;; esac
+expect mounts_the_only_filesystem "small file" "$("$FERRY" cat "$img/ext4.img" /data/small.txt)"
+expect reads_through_symlink "small file" "$("$FERRY" -a "$img/ext4.img" cat /data/link)"
+"$FERRY" download "$img/ext4.img" /data/sparse.bin "$tmp/sparse.bin"
+[ "$(stat -c %s "$tmp/sparse.bin")" = $((20 * 1048576 + 3)) ] &&
+    [ "$(stat -c %b "$tmp/sparse.bin")" -lt 1000 ] && pass sparse_file_comes_out_sparse ||
+    fail sparse_file_comes_out_sparse "$(stat -c '%s bytes %b blocks' "$tmp/sparse.bin")"
+for fmt in qcow2 vmdk vdi vhdx vpc; do
+    expect "same_listing_from_$fmt" "$("$FERRY" ls "$img/ext4.img" -R /data)" \
+        "$("$FERRY" ls "$img/ext4.$fmt" -R /data)"
+done
+expect forced_format_is_used "small file" \
+    "$("$FERRY" --format qcow2 -a "$img/ext4.qcow2" cat /data/small.txt)"
+
+# devices, partitions, labels, stable names
+fs=$("$FERRY" filesystems "$img/gpt.img")
+echo "$fs" | grep -q '^/dev/sda1 .*ext4 .*root' && echo "$fs" | grep -q '^/dev/sda2 .*vfat .*EFI' &&
+    pass lists_partitions_with_types_and_labels || fail lists_partitions_with_types_and_labels "$fs"
+expect second_image_is_sdb "/dev/sdb1 /dev/sdb2" \
+    "$("$FERRY" -a "$img/ext4.img" -a "$img/gpt.img" filesystems --json |
+       sed -n 's/.*"device":"\(\/dev\/sdb[0-9]\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
+err=$("$FERRY" ls "$img/gpt.img" / 2>&1); status=$?
+case "$status $err" in "1 "*"2 filesystems found"*"-m /dev/sda1"*"-m /dev/sda2"*) pass two_filesystems_need_m ;;
+    *) fail two_filesystems_need_m "$status $err" ;; esac
+expect explicit_mount_of_fat "readme.txt" "$("$FERRY" -m /dev/sda2 ls "$img/gpt.img" /EFI/BOOT)"
+expect mount_at_a_path "readme.txt deeper" \
+    "$("$FERRY" -m /dev/sda1 -m /dev/sda2:/boot ls "$img/gpt.img" /boot/EFI/BOOT) $(
+       "$FERRY" -m /dev/sda1 -m /dev/sda2:/boot cat "$img/gpt.img" /data/sub/deep.txt)"
+err=$("$FERRY" -m /dev/sda1 -m /dev/sda2:/nowhere ls "$img/gpt.img" / 2>&1)
+expect mount_on_missing_directory "ferry: mount /dev/sda2 on /nowhere: /nowhere: No such file or directory" "$err"
+err=$("$FERRY" -m /dev/sdz1 ls "$img/gpt.img" / 2>&1)
+case $err in *"-m /dev/sdz1: no such device"*) pass unknown_device_named ;;
+    *) fail unknown_device_named "$err" ;; esac
+
+# LVM: found, activated read-only, shown as /dev/VG/LV
+"$FERRY" filesystems "$img/lvm.img" | grep -q '^/dev/vg0/data .*lv .*ext4' &&
+    pass lvm_volume_listed || fail lvm_volume_listed "$("$FERRY" filesystems "$img/lvm.img")"
+expect lvm_volume_mounted "in lvm" "$("$FERRY" cat "$img/lvm.img" /hello)"
+
+# ---- read-only really is: the image is byte-identical afterwards
+cp "$img/ext4.img" "$tmp/ro.img"
+before=$(sha256sum < "$tmp/ro.img")
+"$FERRY" ls "$tmp/ro.img" -lR / >/dev/null && "$FERRY" cat "$tmp/ro.img" /etc/os-release >/dev/null
+expect readonly_leaves_image_identical "$before" "$(sha256sum < "$tmp/ro.img")"
+
+# ---- writing with --rw
+head -c 3000000 /dev/urandom > "$tmp/up.bin"
+cp "$img/gpt.img" "$tmp/rw.img"
+"$FERRY" --rw -m /dev/sda1 upload "$tmp/rw.img" "$tmp/up.bin" /data/up.bin &&
+    "$FERRY" -m /dev/sda1 download "$tmp/rw.img" /data/up.bin "$tmp/down.bin" &&
+    cmp -s "$tmp/up.bin" "$tmp/down.bin" && pass upload_then_download_identical ||
+    fail upload_then_download_identical differ
+"$FERRY" --rw -m /dev/sda2 upload "$tmp/rw.img" "$tmp/up.bin" /up.bin &&
+    expect upload_to_fat "$(md5sum < "$tmp/up.bin")" \
+        "$("$FERRY" -m /dev/sda2 cat "$tmp/rw.img" /up.bin | md5sum)"
+
+# ---- how a launch fails
+err=$(FERRY_QEMU=/nonexistent/qemu "$FERRY" ls "$img/ext4.img" / 2>&1); status=$?
+case "$status $err" in "1 "*"qemu-system-x86_64 not found"*"apt-get install qemu-system-x86"*)
+    pass missing_qemu_says_what_to_install ;;
+    *) fail missing_qemu_says_what_to_install "$status $err" ;; esac
+err=$("$FERRY" ls "$tmp/none.img" / 2>&1); status=$?
+expect missing_image "1 ferry: $tmp/none.img: No such file or directory" "$status $err"
+cp "$img/ext4.img" "$tmp/secret.img" && chmod 600 "$tmp/secret.img" && chmod 755 "$tmp"
+err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$FERRY" ls "$tmp/secret.img" / 2>&1)
+expect unreadable_image "ferry: $tmp/secret.img: Permission denied" "$err"
+err=$("$FERRY" --format bogus -a "$img/ext4.img" ls / 2>&1); status=$?
+case "$status $err" in "1 "*"--format bogus: unknown format"*) pass unknown_format_named ;;
+    *) fail unknown_format_named "$status $err" ;; esac
+# a qcow2 whose header is damaged: qemu's own reason is shown
+cp "$img/ext4.qcow2" "$tmp/bad.qcow2"
+printf '\377\377\377\377' | dd of="$tmp/bad.qcow2" bs=1 seek=20 conv=notrunc status=none
+err=$("$FERRY" ls "$tmp/bad.qcow2" / 2>&1); status=$?
+case "$status $err" in "1 "*"qemu said"*"qcow2"*) pass damaged_qcow2_shows_qemus_reason ;;
+    *) fail damaged_qcow2_shows_qemus_reason "$status $err" ;; esac
+# a damaged appliance inside the executable
+cp build/ferry "$tmp/ferry-damaged"
+python3 - "$tmp/ferry-damaged" build/appliance/vmlinux.zst <<'EOF'
+import sys
+exe = bytearray(open(sys.argv[1], 'rb').read())
+blob = open(sys.argv[2], 'rb').read()
+at = exe.find(blob[:64])
+assert at > 0
+for i in range(at + len(blob) // 2, at + len(blob) // 2 + 64):
+    exe[i] ^= 0x5a
+open(sys.argv[1], 'wb').write(exe)
+EOF
+err=$("$tmp/ferry-damaged" ls "$img/ext4.img" / 2>&1); status=$?
+case "$status $err" in "1 "*"appliance inside this ferry is damaged"*) pass damaged_appliance_detected ;;
+    *) fail damaged_appliance_detected "$status $err" ;; esac
+# a guest that never says hello
+printf '#!/bin/sh\nsleep 60\n' > "$tmp/silent-qemu" && chmod +x "$tmp/silent-qemu"
+start=$(date +%s)
+err=$(FERRY_QEMU="$tmp/silent-qemu" "$FERRY" --launch-timeout 2 ls "$img/ext4.img" / 2>&1); status=$?
+took=$(( $(date +%s) - start ))
+case "$status $err" in "1 "*"did not start within 2 s"*) [ $took -lt 10 ] &&
+    pass silent_guest_times_out || fail silent_guest_times_out "took $took s" ;;
+    *) fail silent_guest_times_out "$status $err" ;; esac
+# KVM that fails here: auto falls back to TCG with one line
+err=$(FERRY_TEST_KVM=usable "$FERRY" ping "$img/ext4.img" 2>&1 >/dev/null)
+case "$(echo "$err" | wc -l) $err" in "1 "*"falling back to TCG"*) pass kvm_failure_falls_back_to_tcg ;;
+    *) fail kvm_failure_falls_back_to_tcg "$err" ;; esac
+
+# ---- -v shows the guest console and the qemu line
+out=$("$FERRY" -v ping "$img/ext4.img" 2>&1)
+case $out in *"ferry: qemu: "*"-sandbox on"*"Linux version 6.1"*) pass verbose_shows_qemu_and_console ;;
+    *) fail verbose_shows_qemu_and_console "$(echo "$out" | head -3)" ;; esac
+
+# ---- ferry killed: qemu goes with it, and no file is left behind
+marker=$tmp/kill-marker.img
+cp "$img/ext4.img" "$marker"
+"$FERRY" ls "$marker" -R / >/dev/null 2>&1 &
+sleep 0.5
+kill -9 $! 2>/dev/null
+wait 2>/dev/null
+sleep 1
+expect qemu_dies_with_ferry 0 "$(pgrep -f -c "$marker")"
+
+finish

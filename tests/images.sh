@@ -1,0 +1,64 @@
+#!/bin/bash
+# images.sh DIR: make the disk images the tests and the demo use, with the
+# real tools (mkfs.*, sgdisk, mtools, lvm, qemu-img) and no VM or mounts.
+# They are remade only when this script changes.
+set -euo pipefail
+dir=${1:?usage: images.sh DIR}
+mkdir -p "$dir"
+key=$(sha256sum "$0" | cut -c1-16)
+[ "$(cat "$dir/.key" 2>/dev/null)" = "$key" ] && exit 0
+rm -rf "${dir:?}"/*
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export SOURCE_DATE_EPOCH=1700000000 E2FSPROGS_FAKE_TIME=1700000000
+quiet() { "$@" >/dev/null 2>&1 || { echo "images.sh: failed: $*" >&2; "$@"; }; }
+
+# ---- a Linux root tree
+root=$work/root
+mkdir -p "$root/etc" "$root/data/sub" "$root/home/user" "$root/boot"
+cat > "$root/etc/os-release" <<'EOF'
+PRETTY_NAME="Ferry Test Linux 1.0"
+NAME="Ferry Test Linux"
+ID=ferrytest
+VERSION_ID="1.0"
+EOF
+printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n' > "$root/etc/passwd"
+echo "small file" > "$root/data/small.txt"
+echo "deeper" > "$root/data/sub/deep.txt"
+head -c 1048576 /dev/urandom > "$root/data/random.bin"
+ln -s small.txt "$root/data/link"
+truncate -s 20M "$root/data/sparse.bin" && printf 'end' >> "$root/data/sparse.bin"
+chown -R 1000:1000 "$root/home/user"
+
+# ---- ext4 on the bare device, and the same in every container format
+truncate -s 64M "$dir/ext4.img"
+quiet mkfs.ext4 -q -F -L rootfs -d "$root" "$dir/ext4.img"
+for fmt in qcow2 vmdk vdi vhdx vpc; do
+    quiet qemu-img convert -O "$fmt" "$dir/ext4.img" "$dir/ext4.$fmt"
+done
+
+# ---- GPT: ext4 root, FAT EFI partition
+truncate -s 100M "$dir/gpt.img"
+quiet sgdisk -n 1:1M:+60M -t 1:8300 -c 1:root -n 2:0:+30M -t 2:ef00 -c 2:EFI "$dir/gpt.img"
+truncate -s 60M "$work/p1" && quiet mkfs.ext4 -q -F -L root -d "$root" "$work/p1"
+truncate -s 30M "$work/p2" && quiet mkfs.vfat -n EFI "$work/p2"
+mkdir -p "$work/efi/EFI/BOOT" && echo "efi stub" > "$work/efi/EFI/BOOT/readme.txt"
+quiet mcopy -s -i "$work/p2" "$work/efi/EFI" ::/
+dd if="$work/p1" of="$dir/gpt.img" bs=1M seek=1 conv=notrunc status=none
+dd if="$work/p2" of="$dir/gpt.img" bs=1M seek=61 conv=notrunc status=none
+
+# ---- LVM: volume group vg0, logical volume data (ext4). This host may
+# have no device-mapper: write the metadata only, then the filesystem at
+# the first physical extent (1 MiB).
+truncate -s 64M "$dir/lvm.img"
+loop=$(losetup -f --show "$dir/lvm.img")
+lvm_q() { quiet "$@" --config 'global { activation = 0 } devices { obtain_device_list_from_udev = 0 }'; }
+lvm_q pvcreate -q "$loop"
+lvm_q vgcreate -q vg0 "$loop"
+lvm_q lvcreate -q -an -Zn -L 32M -n data vg0
+losetup -d "$loop"
+mkdir -p "$work/lv" && echo "in lvm" > "$work/lv/hello"
+truncate -s 32M "$work/lv.ext4" && quiet mkfs.ext4 -q -F -d "$work/lv" "$work/lv.ext4"
+dd if="$work/lv.ext4" of="$dir/lvm.img" bs=1M seek=1 conv=notrunc status=none
+
+echo "$key" > "$dir/.key"
