@@ -1,6 +1,7 @@
 /* session.c: bring the appliance up, shake hands, mount, and shut down. */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +25,9 @@ static int launch(struct session *s, int launch_ms, bool *timed_out)
     memset(&s->cl, 0, sizeof s->cl);
     s->cl.call_timeout_ms = s->timeout_s * 1000;
     s->cl.trace = s->trace;
+    const char *chunk = getenv("FERRY_CHUNK_SIZE");
+    if (chunk && atoi(chunk) > 0 && atoi(chunk) <= FERRY_MAX_CHUNK)
+        s->cl.chunk_size = atoi(chunk);
     if (client_handshake(&s->cl, sv[0], launch_ms) == 0)
         return 0;
     *timed_out = s->cl.err == ETIMEDOUT;

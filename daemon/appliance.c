@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -39,6 +40,51 @@ void appliance_init(void)
     setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
     setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
     mkdir("/sysroot", 0755);
+}
+
+/* Large sequential reads are what ferry does: read ahead far on each disk
+ * (the default 128 KiB means many small requests, each a trip through
+ * qemu). FERRY_READAHEAD_KB tunes it for measurements. */
+static void set_readahead(const char *kb)
+{
+    DIR *dir = opendir("/sys/block");
+    struct dirent *de;
+    char path[300];
+
+    while (dir && (de = readdir(dir))) {
+        if (strncmp(de->d_name, "vd", 2) != 0)
+            continue;
+        snprintf(path, sizeof path, "/sys/block/%s/queue/read_ahead_kb", de->d_name);
+        int fd = open(path, O_WRONLY);
+        if (fd >= 0) {
+            write(fd, kb, strlen(kb));
+            close(fd);
+        }
+    }
+    if (dir)
+        closedir(dir);
+}
+
+/* Settings ferry passes on the kernel command line: ferry.chunk_size=N. */
+void appliance_settings(void)
+{
+    char line[4096];
+    int fd = open("/proc/cmdline", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof line - 1);
+    char *p;
+
+    if (fd >= 0)
+        close(fd);
+    line[n > 0 ? n : 0] = '\0';
+    char ra[16] = "4096";
+    if ((p = strstr(line, "ferry.readahead_kb=")))
+        snprintf(ra, sizeof ra, "%.*s", (int) strcspn(p + 19, " \n"), p + 19);
+    set_readahead(ra);
+    if ((p = strstr(line, "ferry.chunk_size="))) {
+        unsigned long v = strtoul(p + 17, NULL, 10);
+        if (v > 0 && v <= FERRY_MAX_CHUNK)
+            d.chunk_size = v;
+    }
 }
 
 /* The virtio-serial port named CHANNEL_NAME: /dev/vportNpM. Its device node

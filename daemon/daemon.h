@@ -68,6 +68,7 @@ int reopen_root(void);
 
 /* appliance.c */
 void appliance_init(void);
+void appliance_settings(void);
 int appliance_channel(void);
 void appliance_poweroff(void) __attribute__((noreturn));
 

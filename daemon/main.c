@@ -68,6 +68,7 @@ int main(int argc, char **argv)
     }
     if (d.appliance) {
         appliance_init();
+        appliance_settings();
         root = "/sysroot";
         fd = appliance_channel();
         if (fd < 0)
