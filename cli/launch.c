@@ -296,9 +296,11 @@ int launch_qemu(struct session *s, int fd)
     if (!kvm)
         snprintf(tsc, sizeof tsc, " tsc_early_khz=%lu", host_tsc_khz());
     const char *chunk = getenv("FERRY_CHUNK_SIZE"), *ra = getenv("FERRY_READAHEAD_KB");
-    arg(&a, "console=ttyS0 panic=-1 reboot=t tsc=reliable no_timer_check%s %s%s%s%s%s", tsc,
+    const char *extra = getenv("FERRY_APPEND");
+    arg(&a, "console=ttyS0 panic=-1 reboot=t tsc=reliable no_timer_check%s %s%s%s%s%s %s", tsc,
         verbose ? "loglevel=7" : "quiet loglevel=3", chunk && *chunk ? " ferry.chunk_size=" : "",
-        chunk && *chunk ? chunk : "", ra && *ra ? " ferry.readahead_kb=" : "", ra && *ra ? ra : "");
+        chunk && *chunk ? chunk : "", ra && *ra ? " ferry.readahead_kb=" : "", ra && *ra ? ra : "",
+        extra ? extra : "");
     arg(&a, "-chardev");
     arg(&a, verbose ? "stdio,id=con,signal=off" : "file,id=con,path=/dev/fd/6");
     arg(&a, "-serial");

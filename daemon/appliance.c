@@ -80,6 +80,7 @@ void appliance_settings(void)
     if ((p = strstr(line, "ferry.readahead_kb=")))
         snprintf(ra, sizeof ra, "%.*s", (int) strcspn(p + 19, " \n"), p + 19);
     set_readahead(ra);
+    d.no_direct = strstr(line, "ferry.no_direct") != NULL;
     if ((p = strstr(line, "ferry.chunk_size="))) {
         unsigned long v = strtoul(p + 17, NULL, 10);
         if (v > 0 && v <= FERRY_MAX_CHUNK)

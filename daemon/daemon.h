@@ -18,6 +18,7 @@ struct daemon {
     unsigned chunk_size;     /* data bytes per chunk we send */
     int progress_ms;         /* least time between progress events */
     bool appliance;          /* PID 1 in the VM: mount and devices allowed */
+    bool no_direct;          /* no O_DIRECT reads (for measuring) */
 };
 extern struct daemon d;
 
