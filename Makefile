@@ -53,7 +53,7 @@ $(B)/sysinc/.stamp: Makefile
 
 HEADERS = $(wildcard tests/*.h) $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp \
           $(wildcard proto/*.h daemon/*.h cli/*.h embed/*.h)
-CPPFLAGS += -Iembed -Icli
+CPPFLAGS += -Iembed -Icli -Idaemon
 
 $(B)/obj/ferry_xdr.o: $(GEN)/ferry_xdr.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -88,3 +88,13 @@ $(B)/tests/protocol: $(B)/obj/tests/protocol.o $(B)/obj/cli/client.o $(PROTO_OBJ
 
 tests: $(B)/tests/protocol
 .PHONY: tests
+
+# fuzz harnesses built as plain programs that replay the corpus (no clang)
+FUZZ_DAEMON_OBJ = $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJ))
+$(B)/tests/make-seeds: $(B)/obj/tests/fuzz/make-seeds.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
+$(B)/tests/replay-daemon: $(B)/obj/tests/fuzz/fuzz-daemon.o $(B)/obj/tests/fuzz/driver.o $(FUZZ_DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a
+$(B)/tests/replay-client: $(B)/obj/tests/fuzz/fuzz-client.o $(B)/obj/tests/fuzz/driver.o $(B)/obj/cli/client.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
+tests: $(B)/tests/make-seeds $(B)/tests/replay-daemon $(B)/tests/replay-client

@@ -165,16 +165,9 @@ static int on_batch(void *opaque, const void *buf, size_t len)
 {
     struct listing *l = opaque;
     ferry_dirent_batch b = { 0 };
-    XDR x;
-    bool_t ok;
 
-    xdrmem_create(&x, (char *) buf, len, XDR_DECODE);
-    ok = xdr_ferry_dirent_batch(&x, &b);
-    xdr_destroy(&x);
-    if (!ok) {
-        errno = EBADMSG;
+    if (xdr_decode_bytes(buf, len, (xdrproc_t) xdr_ferry_dirent_batch, &b) < 0)
         return -1;
-    }
     for (u_int i = 0; i < b.entries.entries_len; i++) {
         ferry_dirent *e = &b.entries.entries_val[i];
         if (!l->o->all && hidden(e->name))

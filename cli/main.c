@@ -164,6 +164,9 @@ int main(int argc, char **argv)
     if (!(cmd->flags & CMD_NO_APPLIANCE) && s.nimages == 0 && !s.test_root) {
         if (argc < 2)
             die(EXIT_USAGE, "%s: no disk image: use -a IMAGE or put it first", cmd->name);
+        if (argv[1][0] == '-' && argv[1][1])
+            die(EXIT_USAGE, "%s: without -a the image comes first: ferry %s IMAGE [OPTIONS] ...",
+                cmd->name, cmd->name);
         s.images[s.nimages++] = (struct image){ argv[1], format };
         argv[1] = argv[0];
         argc--;

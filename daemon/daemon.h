@@ -64,6 +64,11 @@ int send_fd(struct call *c, int fd, bool seekable, uint64_t total, bool progress
 int send_data(struct call *c, const void *data, size_t len);
 int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received);
 
+/* session.c: the hello, and serving frames until the channel closes or a
+ * shutdown call comes. */
+int send_hello(void);
+void serve(void);
+
 /* Open the served root again (after a mount or unmount changed it). */
 int reopen_root(void);
 

@@ -14,25 +14,6 @@
 
 #include "daemon.h"
 
-struct daemon d = {
-    .chunk_size = 256 * 1024,
-    .progress_ms = 250,
-};
-
-int send_hello(void);
-
-int reopen_root(void)
-{
-    int fd = open(d.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd < 0)
-        return -1;
-    if (d.rootfd >= 0)
-        close(d.rootfd);
-    d.rootfd = fd;
-    return 0;
-}
-extern bool shutdown_requested;
 
 static void usage(void)
 {
@@ -97,23 +78,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ferryd: hello: %s\n", d.w.error);
         return 1;
     }
-
-    /* The loop: one frame at a time. A broken stream is not a reason to
-     * stop: wait for the client's sync. Only the channel closing ends it. */
-    while (!shutdown_requested) {
-        struct wire_frame f;
-        uint64_t id;
-
-        if (wire_read_frame(&d.w, &f) == 0) {
-            serve_frame(&f);
-            continue;
-        }
-        if (errno == ECONNRESET)
-            break;
-        if (wire_discard_until(&d.w, FERRY_WORD_SYNC, NULL, &id) < 0)
-            break;
-        wire_send_word(&d.w, FERRY_WORD_DELIM, id);
-    }
+    serve();
     if (d.appliance)
         appliance_poweroff();
     return 0;

@@ -1,10 +1,29 @@
 /* session.c: the life of a connection: hello, ping, shutdown. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "daemon.h"
+
+struct daemon d = {
+    .rootfd = -1,
+    .chunk_size = 256 * 1024,
+    .progress_ms = 250,
+};
+
+int reopen_root(void)
+{
+    int fd = open(d.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (d.rootfd >= 0)
+        close(d.rootfd);
+    d.rootfd = fd;
+    return 0;
+}
 
 int send_hello(void)
 {
@@ -37,8 +56,8 @@ int do_ping(struct call *c, ferry_ping_args *a, ferry_ping_ret *r)
     return 0;
 }
 
-/* The reply goes first; main() sees the flag and ends the session. */
-bool shutdown_requested;
+/* The reply goes first; serve() sees the flag and ends the session. */
+static bool shutdown_requested;
 
 int do_shutdown(struct call *c, ferry_void *a, ferry_void *r)
 {
@@ -47,4 +66,26 @@ int do_shutdown(struct call *c, ferry_void *a, ferry_void *r)
     (void) r;
     shutdown_requested = true;
     return 0;
+}
+
+/* The loop: one frame at a time. A broken stream is not a reason to stop:
+ * wait for the client's sync. Only the channel closing, or a shutdown call,
+ * ends it. */
+void serve(void)
+{
+    shutdown_requested = false;
+    while (!shutdown_requested) {
+        struct wire_frame f;
+        uint64_t id;
+
+        if (wire_read_frame(&d.w, &f) == 0) {
+            serve_frame(&f);
+            continue;
+        }
+        if (errno == ECONNRESET)
+            break;
+        if (wire_discard_until(&d.w, FERRY_WORD_SYNC, NULL, &id) < 0)
+            break;
+        wire_send_word(&d.w, FERRY_WORD_DELIM, id);
+    }
 }

@@ -276,23 +276,29 @@ int wire_send_word(struct wire *w, uint32_t word, uint64_t id)
     return 0;
 }
 
-int wire_decode(const struct wire_frame *f, xdrproc_t xdr_body, void *body)
+int xdr_decode_bytes(const void *buf, size_t len, xdrproc_t fn, void *out)
 {
     XDR x;
     bool_t ok;
 
-    xdrmem_create(&x, (char *) f->body, f->body_len, XDR_DECODE);
-    ok = xdr_body(&x, body, 0);
-    /* A body must be exactly what its type says: trailing bytes are an error. */
-    if (ok && xdr_getpos(&x) != f->body_len)
+    xdrmem_create(&x, (char *) buf, len, XDR_DECODE);
+    ok = fn(&x, out, 0);
+    /* the bytes must be exactly the value: trailing bytes are an error */
+    if (ok && xdr_getpos(&x) != len)
         ok = FALSE;
     xdr_destroy(&x);
     if (!ok) {
-        xdr_free(xdr_body, body);
+        /* a decoder that failed halfway has allocated the first half */
+        xdr_free(fn, out);
         errno = EBADMSG;
         return -1;
     }
     return 0;
+}
+
+int wire_decode(const struct wire_frame *f, xdrproc_t xdr_body, void *body)
+{
+    return xdr_decode_bytes(f->body, f->body_len, xdr_body, body);
 }
 
 int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial,

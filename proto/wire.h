@@ -72,6 +72,10 @@ int wire_send(struct wire *w, const struct ferry_header *hdr,
 /* Send a special word, with an id after it for SYNC and DELIM. */
 int wire_send_word(struct wire *w, uint32_t word, uint64_t id);
 
+/* Decode exactly len bytes as one value; on failure, what was allocated is
+ * freed. Returns 0 or -1 (EBADMSG). */
+int xdr_decode_bytes(const void *buf, size_t len, xdrproc_t fn, void *out);
+
 /* Decode a body that wire_read_frame returned. Returns 0 or -1 (EBADMSG). */
 int wire_decode(const struct wire_frame *f, xdrproc_t xdr_body, void *body);
 

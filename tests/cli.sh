@@ -22,6 +22,10 @@ expect_status missing_argument_is_usage_error 2 f cat
 err=$(f mkdir /x 2>&1); status=$?
 expect writes_need_rw "2 ferry: mkdir writes to the image: add --rw to allow it" "$status $err"
 expect_status no_image_is_usage_error 2 "$FERRY" cat
+err=$("$FERRY" checksum --alg md5 disk.img /x 2>&1); status=$?
+expect option_before_image_explained \
+    "2 ferry: checksum: without -a the image comes first: ferry checksum IMAGE [OPTIONS] ..." \
+    "$status $err"
 expect_status help_succeeds 0 "$FERRY" help
 expect command_help_shows_usage "usage: ferry [OPTIONS] mkdir [-p] [-m MODE] PATH..." \
     "$("$FERRY" mkdir --help | head -1)"

@@ -357,10 +357,8 @@ static int names_batch(void *o, const void *buf, size_t len)
 {
     struct names *n = o;
     ferry_dirent_batch b = { 0 };
-    XDR x;
-    xdrmem_create(&x, (char *) buf, len, XDR_DECODE);
-    if (!xdr_ferry_dirent_batch(&x, &b))
-        return errno = EBADMSG, -1;
+    if (xdr_decode_bytes(buf, len, (xdrproc_t) xdr_ferry_dirent_batch, &b) < 0)
+        return -1;
     for (u_int i = 0; i < b.entries.entries_len; i++) {
         n->count++;
         n->bytes += strlen(b.entries.entries_val[i].name);

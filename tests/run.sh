@@ -30,6 +30,7 @@ part() {
 
 part protocol env FERRYD=build/ferryd build/tests/protocol
 part cli tests/cli.sh
+part fuzz-replay tests/fuzz/replay.sh
 part appliance tests/appliance.sh
 
 echo "$total_pass passed, $total_fail failed"
