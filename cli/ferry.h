@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "client.h"
 
@@ -104,6 +105,7 @@ struct command {
 };
 extern const struct command commands[];
 extern const char ferry_options_help[];
+extern struct timespec ferry_started;   /* for ping's launch figure */
 extern const size_t ncommands;
 const struct command *find_command(const char *name);
 void command_usage(FILE *f, const struct command *c);

@@ -147,7 +147,9 @@ int cmd_ping(struct session *s, int argc, char **argv)
         warnx_("ping: the appliance echoed something else");
         return EXIT_FAILED;
     }
-    printf("pong from ferryd %s (kernel %s) in %.3f ms\n", s->cl.daemon_version,
-           s->cl.kernel_version, (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
+    printf("pong from ferryd %s (kernel %s) in %.3f ms; first reply %.0f ms after ferry "
+           "started\n", s->cl.daemon_version, s->cl.kernel_version,
+           (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6,
+           (b.tv_sec - ferry_started.tv_sec) * 1e3 + (b.tv_nsec - ferry_started.tv_nsec) / 1e6);
     return EXIT_OK;
 }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transfer.h"
@@ -80,8 +81,11 @@ static int env_int(const char *name, int dflt)
     return v && *v ? atoi(v) : dflt;
 }
 
+struct timespec ferry_started;
+
 int main(int argc, char **argv)
 {
+    clock_gettime(CLOCK_MONOTONIC, &ferry_started);
     enum { O_FORMAT = 256, O_RO, O_RW, O_ACCEL, O_MEMSIZE, O_TIMEOUT, O_LAUNCH, O_TEST_ROOT };
     static const struct option opts[] = {
         { "add", required_argument, 0, 'a' },
