@@ -36,6 +36,7 @@ struct session {
     int nmounts;
     bool rw, verbose, trace;
     const char *accel;          /* auto, kvm, tcg */
+    const char *machine;        /* microvm, or q35 when qemu lacks it */
     unsigned memsize_mb;
     int timeout_s;              /* per-call inactivity */
     int launch_timeout_s;
@@ -87,6 +88,12 @@ struct session {
     C(filesystems, "filesystems", "[--json]",                                       \
       "list devices, partitions and volumes with their filesystems", CMD_NO_MOUNT,  \
       "      --json  one JSON object per line per device\n")                       \
+    C(mount, "mount", "DEVICE MOUNTPOINT [OPTIONS [FSTYPE]]",                       \
+      "mount a device (as 'ferry filesystems' names it) at a directory", CMD_NO_MOUNT, "") \
+    C(umount, "umount", "MOUNTPOINT", "unmount the filesystem at a directory", CMD_NO_MOUNT, "") \
+    C(shell, "shell", "", "run commands read from standard input, one per line, in one launch", \
+      0, "  Lines are split like a shell's words ('...', \"...\", \\); # starts a comment.\n" \
+         "  An error names its line; the exit status is 1 if any line failed.\n")    \
     C(ping, "ping", "", "boot the appliance and measure a round trip", CMD_NO_MOUNT, "") \
     C(version, "version", "", "print versions of ferry, the protocol and the kernel", \
       CMD_NO_APPLIANCE, "")                                                         \
@@ -118,6 +125,10 @@ int session_end(struct session *s);
 
 /* mounts.c */
 void mount_filesystems(struct session *s);
+/* Mount what the user calls `device` (/dev/sda1, /dev/vg/lv); label
+ * starts the message when there is no such device. 0, or -1 reported. */
+int mount_device(struct session *s, const char *label, const char *device,
+                 const char *mountpoint, const char *options, const char *fstype);
 void device_user_name(const ferry_device *d, char *out, size_t size);
 void sort_devices(ferry_devices_ret *r);   /* by the names the user sees */
 
@@ -129,6 +140,7 @@ bool format_known(const char *name);
 int launch_test_daemon(struct session *s, int fd);
 int launch_qemu(struct session *s, int fd);
 bool launch_would_use_kvm(void);
+bool launch_qemu_said(const char *needle);
 void launch_console_tail(struct session *s);
 extern pid_t child_pid;
 

@@ -165,6 +165,18 @@ static void arg(struct argv *a, const char *fmt, ...)
  * shown with -v or when a launch fails. */
 static int console_fd = -1, qemu_err_fd = -1;
 
+/* Did qemu say this on its standard error? */
+bool launch_qemu_said(const char *needle)
+{
+    char buf[8192];
+    ssize_t n = qemu_err_fd >= 0 ? pread(qemu_err_fd, buf, sizeof buf - 1, 0) : -1;
+
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
 void launch_console_tail(struct session *s)
 {
     char buf[4096];
@@ -226,7 +238,7 @@ static unsigned long host_tsc_khz(void)
 int launch_qemu(struct session *s, int fd)
 {
     const char *qemu = find_qemu();
-    const char *machine = getenv("FERRY_MACHINE");
+    const char *machine = s->machine;
     bool verbose = s->verbose;
     struct argv a = { 0 };
     char err[256], quoted[PATH_MAX * 2 + 8];
@@ -260,8 +272,6 @@ int launch_qemu(struct session *s, int fd)
     console_fd = memfd_create("ferry-console", MFD_CLOEXEC);
     qemu_err_fd = memfd_create("ferry-qemu-stderr", MFD_CLOEXEC);
 
-    if (!machine || !*machine)
-        machine = "microvm";
     bool micro = !strcmp(machine, "microvm");
     bool kvm = !strcmp(s->accel, "kvm") || (!strcmp(s->accel, "auto") && kvm_usable());
     const char *bus = micro ? "device" : "pci";

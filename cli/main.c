@@ -114,6 +114,8 @@ int main(int argc, char **argv)
     s.timeout_s = env_int("FERRY_TIMEOUT", 60);
     s.launch_timeout_s = env_int("FERRY_LAUNCH_TIMEOUT", 30);
     s.console_fd = -1;
+    s.machine = getenv("FERRY_MACHINE") && *getenv("FERRY_MACHINE") ? getenv("FERRY_MACHINE")
+                                                                     : "microvm";
 
     /* "+": options end at the command; what follows is the command's. */
     while ((o = getopt_long(argc, argv, "+a:m:vxVh", opts, NULL)) != -1) {

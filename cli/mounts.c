@@ -63,8 +63,8 @@ static bool mountable(const char *fstype)
     return true;
 }
 
-static void do_mount(struct session *s, const char *device, const char *mountpoint,
-                     const char *options, const char *fstype, const char *shown)
+static int do_mount(struct session *s, const char *device, const char *mountpoint,
+                    const char *options, const char *fstype, const char *shown)
 {
     ferry_mount_args a = {
         .device = (char *) device, .mountpoint = (char *) mountpoint,
@@ -80,8 +80,27 @@ static void do_mount(struct session *s, const char *device, const char *mountpoi
         fprintf(stderr, "ferry: mount %s on %s: ", shown, mountpoint);
         put_name(stderr, s->cl.msg, true);
         fputc('\n', stderr);
-        exit(EXIT_FAILED);
+        return -1;
     }
+    return 0;
+}
+
+int mount_device(struct session *s, const char *label, const char *device,
+                 const char *mountpoint, const char *options, const char *fstype)
+{
+    CLEANUP_XDR(ferry_devices_ret) r = { 0 };
+    char name[FERRY_MAX_PATH + 1];
+
+    if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
+        return call_failed(s), -1;
+    for (u_int i = 0; i < r.devices.devices_len; i++) {
+        device_user_name(&r.devices.devices_val[i], name, sizeof name);
+        if (!strcmp(name, device))
+            return do_mount(s, r.devices.devices_val[i].name, mountpoint, options, fstype,
+                            device);
+    }
+    warnx_("%s: no such device (see 'ferry filesystems')", label);
+    return -1;
 }
 
 void mount_filesystems(struct session *s)
@@ -95,16 +114,10 @@ void mount_filesystems(struct session *s)
     sort_devices(&r);
     for (int m = 0; m < s->nmounts; m++) {
         const struct mount_req *q = &s->mounts[m];
-        u_int i;
-        for (i = 0; i < r.devices.devices_len; i++) {
-            device_user_name(&r.devices.devices_val[i], name, sizeof name);
-            if (!strcmp(name, q->device))
-                break;
-        }
-        if (i == r.devices.devices_len)
-            die(EXIT_FAILED, "-m %s: no such device (see 'ferry filesystems')", q->device);
-        do_mount(s, r.devices.devices_val[i].name, q->mountpoint, q->options, q->fstype,
-                 q->device);
+        char label[FERRY_MAX_PATH + 8];
+        snprintf(label, sizeof label, "-m %s", q->device);
+        if (mount_device(s, label, q->device, q->mountpoint, q->options, q->fstype) < 0)
+            exit(EXIT_FAILED);
     }
     if (s->nmounts)
         return;
@@ -116,7 +129,8 @@ void mount_filesystems(struct session *s)
     if (count == 1) {
         ferry_device *d = &r.devices.devices_val[found];
         device_user_name(d, name, sizeof name);
-        do_mount(s, d->name, "/", "", "", name);
+        if (do_mount(s, d->name, "/", "", "", name) < 0)
+            exit(EXIT_FAILED);
         return;
     }
     if (count == 0)

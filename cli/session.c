@@ -62,6 +62,14 @@ void session_start(struct session *s, int flags)
     } else {
         r = launch(s, launch_ms, &timed_out);
     }
+    /* qemu older than 4.2 has no microvm: the PC machine then */
+    if (r < 0 && !timed_out && !strcmp(s->machine, "microvm") && !s->test_root &&
+        launch_qemu_said("machine type")) {
+        if (s->verbose)
+            warnx_("qemu has no microvm machine; using q35");
+        s->machine = "q35";
+        r = launch(s, launch_ms, &timed_out);
+    }
     if (r < 0) {
         warnx_("%s", s->cl.msg);
         launch_console_tail(s);

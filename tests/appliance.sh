@@ -57,6 +57,13 @@ err=$("$FERRY" -m /dev/sdz1 ls "$img/gpt.img" / 2>&1)
 case $err in *"-m /dev/sdz1: no such device"*) pass unknown_device_named ;;
     *) fail unknown_device_named "$err" ;; esac
 
+# mount and umount in one launch, with shell
+out=$(printf 'mount /dev/sda2 /boot\nls /boot/EFI\numount /boot\nls /boot\nls /nope\ncat "/data/sub/deep.txt"\n' |
+      "$FERRY" -m /dev/sda1 shell "$img/gpt.img" 2>"$tmp/shell.err"); status=$?
+expect shell_mounts_and_unmounts "BOOT deeper" "$(echo $out)"
+expect shell_error_names_line "1 ferry: shell: line 5: ls: /nope: No such file or directory" \
+    "$status $(cat "$tmp/shell.err")"
+
 # LVM: found, activated read-only, shown as /dev/VG/LV
 "$FERRY" filesystems "$img/lvm.img" | grep -q '^/dev/vg0/data .*lv .*ext4' &&
     pass lvm_volume_listed || fail lvm_volume_listed "$("$FERRY" filesystems "$img/lvm.img")"
@@ -125,6 +132,17 @@ case "$status $err" in "1 "*"did not start within 2 s"*) [ $took -lt 10 ] &&
 err=$(FERRY_TEST_KVM=usable "$FERRY" ping "$img/ext4.img" 2>&1 >/dev/null)
 case "$(echo "$err" | wc -l) $err" in "1 "*"falling back to TCG"*) pass kvm_failure_falls_back_to_tcg ;;
     *) fail kvm_failure_falls_back_to_tcg "$err" ;; esac
+
+# a qemu without the microvm machine: the PC machine (q35, virtio-pci) instead
+cat > "$tmp/old-qemu" <<EOF
+#!/bin/sh
+case "\$*" in *microvm*)
+    echo "qemu-system-x86_64: -machine microvm: unsupported machine type" >&2; exit 1 ;; esac
+exec qemu-system-x86_64 "\$@"
+EOF
+chmod +x "$tmp/old-qemu"
+expect no_microvm_falls_back_to_q35 "deeper" \
+    "$(FERRY_QEMU="$tmp/old-qemu" "$FERRY" -m /dev/sda1 cat "$img/gpt.img" /data/sub/deep.txt)"
 
 # ---- -v shows the guest console and the qemu line
 out=$("$FERRY" -v ping "$img/ext4.img" 2>&1)
