@@ -77,6 +77,14 @@ struct session {
     C(chown, "chown", "[-h] UID[:GID] PATH...", "change numeric owner and group",  \
       CMD_WRITES, "  -h          change a symlink itself\n")                        \
     C(readlink, "readlink", "PATH...", "print the targets of symlinks", 0, "")     \
+    C(ln, "ln", "-s TARGET LINK", "make a symbolic link", CMD_WRITES,                \
+      "  -s          symbolic (the only kind ferry makes)\n")                       \
+    C(mv, "mv", "FROM TO", "rename or move within a filesystem", CMD_WRITES, "")    \
+    C(touch, "touch", "[-c] [-h] [-d TIME] PATH...",                                \
+      "set times to now (or TIME), making empty files as needed", CMD_WRITES,       \
+      "  -c          do not create missing files\n"                                \
+      "  -h          change a symlink's own times\n"                               \
+      "  -d TIME     2026-11-21T19:40:09[.123456789]Z, or @SECONDS[.NANOS]\n")    \
     C(checksum, "checksum", "[--alg md5|sha1|sha256|sha512] PATH...",              \
       "print digests of files as sha256sum does", 0,                                \
       "      --alg A default sha256\n")                                             \

@@ -78,7 +78,7 @@ struct ls_opts {
     bool longfmt, all, recursive, times, json;
 };
 
-static void put_json_entry(const char *name, const struct ferry_stat *st)
+static void put_json_entry(const char *name, const struct ferry_stat *st, const char *link)
 {
     printf("{\"name\":");
     put_json_string(stdout, name);
@@ -101,6 +101,10 @@ static void put_json_entry(const char *name, const struct ferry_stat *st)
         put_time(stdout, times[i].t);
         printf("\"");
     }
+    if (link[0]) {
+        printf(",\"link\":");
+        put_json_string(stdout, link);
+    }
     printf(",\"btime\":");
     if (st->has_btime) {
         printf("\"");
@@ -112,12 +116,13 @@ static void put_json_entry(const char *name, const struct ferry_stat *st)
     printf("}\n");
 }
 
-static void put_entry(const struct ls_opts *o, const char *name, const struct ferry_stat *st)
+static void put_entry(const struct ls_opts *o, const char *name, const struct ferry_stat *st,
+                      const char *link)
 {
     char mode[11];
 
     if (o->json) {
-        put_json_entry(name, st);
+        put_json_entry(name, st, link);
         return;
     }
     if (o->longfmt) {
@@ -140,6 +145,10 @@ static void put_entry(const struct ls_opts *o, const char *name, const struct fe
         putchar(' ');
     }
     put_name(stdout, name, stdout_is_tty());
+    if (o->longfmt && link[0]) {
+        fputs(" -> ", stdout);
+        put_name(stdout, link, stdout_is_tty());
+    }
     putchar('\n');
 }
 
@@ -173,7 +182,7 @@ static int on_batch(void *opaque, const void *buf, size_t len)
         if (!l->o->all && hidden(e->name))
             continue;
         if (l->o->recursive) {
-            put_entry(l->o, e->name, &e->st);
+            put_entry(l->o, e->name, &e->st, e->link);
             continue;
         }
         if (l->n == l->cap) {
@@ -182,7 +191,8 @@ static int on_batch(void *opaque, const void *buf, size_t len)
             if (!l->saved)
                 die(EXIT_FAILED, "out of memory");
         }
-        l->saved[l->n++] = (ferry_dirent){ .name = xstrdup(e->name), .st = e->st };
+        l->saved[l->n++] = (ferry_dirent){ .name = xstrdup(e->name), .st = e->st,
+                                           .link = xstrdup(e->link) };
     }
     xdr_free((xdrproc_t) xdr_ferry_dirent_batch, (char *) &b);
     return ferror(stdout) ? -1 : 0;
@@ -232,8 +242,9 @@ int cmd_ls(struct session *s, int argc, char **argv)
         return call_failed(s);
     qsort(l.saved, l.n, sizeof *l.saved, by_name);
     for (size_t i = 0; i < l.n; i++) {
-        put_entry(&o, l.saved[i].name, &l.saved[i].st);
+        put_entry(&o, l.saved[i].name, &l.saved[i].st, l.saved[i].link);
         free(l.saved[i].name);
+        free(l.saved[i].link);
     }
     free(l.saved);
     return EXIT_OK;

@@ -37,9 +37,10 @@ static int flush(struct call *c, struct batch *b)
     return 0;
 }
 
-static int add(struct call *c, struct batch *b, const char *name, const struct ferry_stat *st)
+static int add(struct call *c, struct batch *b, const char *name, const struct ferry_stat *st,
+               const char *link)
 {
-    ferry_dirent e = { .name = (char *) name, .st = *st };
+    ferry_dirent e = { .name = (char *) name, .st = *st, .link = (char *) link };
 
     for (int tries = 0; tries < 2; tries++) {
         unsigned pos = xdr_getpos(&b->x);
@@ -89,7 +90,12 @@ static int walk(struct call *c, struct batch *b, int dirfd, char *path, size_t l
             /* vanished since readdir, or unreadable: list the name alone */
             memset(&st, 0, sizeof st);
         }
-        r = add(c, b, path, &st);
+        char link[FERRY_MAX_PATH + 1] = "";
+        if (S_ISLNK(st.mode)) {
+            ssize_t n = readlinkat(dirfd, de->d_name, link, sizeof link - 1);
+            link[n > 0 ? n : 0] = '\0';
+        }
+        r = add(c, b, path, &st, link);
         if (r == 0 && recursive && S_ISDIR(st.mode)) {
             int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub < 0)

@@ -1,4 +1,4 @@
-/* tree.c: changing the tree: mkdir, rm, chmod, chown. */
+/* tree.c: changing the tree: mkdir, rm, chmod, chown, symlink, rename, touch. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -155,6 +155,68 @@ int do_chown(struct call *c, ferry_chown_args *a, ferry_void *r)
     if (fd < 0)
         return -1;
     if (fchownat(fd, name, a->uid, a->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+        return call_fail_errno(c, errno, "%s", a->path);
+    return 0;
+}
+
+int do_symlink(struct call *c, ferry_symlink_args *a, ferry_void *r)
+{
+    (void) r;
+    char buf[FERRY_MAX_PATH + 1];
+    const char *name;
+    CLEANUP_CLOSE int dir = open_parent(c, a->path, buf, sizeof buf, &name);
+
+    if (dir < 0)
+        return -1;
+    if (!a->target[0])
+        return call_fail(c, EINVAL, "%s: empty link target", a->path);
+    if (symlinkat(a->target, dir, name) < 0)
+        return call_fail_errno(c, errno, "%s", a->path);
+    return 0;
+}
+
+int do_rename(struct call *c, ferry_rename_args *a, ferry_void *r)
+{
+    (void) r;
+    char fbuf[FERRY_MAX_PATH + 1], tbuf[FERRY_MAX_PATH + 1];
+    const char *fname, *tname;
+    CLEANUP_CLOSE int from = open_parent(c, a->from, fbuf, sizeof fbuf, &fname);
+    CLEANUP_CLOSE int to = -1;
+
+    if (from < 0)
+        return -1;
+    to = open_parent(c, a->to, tbuf, sizeof tbuf, &tname);
+    if (to < 0)
+        return -1;
+    if (renameat(from, fname, to, tname) < 0)
+        return call_fail_errno(c, errno, "%s -> %s", a->from, a->to);
+    return 0;
+}
+
+int do_touch(struct call *c, ferry_touch_args *a, ferry_void *r)
+{
+    (void) r;
+    char buf[FERRY_MAX_PATH + 1];
+    const char *name;
+    struct timespec ts[2] = {
+        { .tv_sec = a->atime.sec, .tv_nsec = a->atime.nsec },
+        { .tv_sec = a->mtime.sec, .tv_nsec = a->mtime.nsec },
+    };
+    CLEANUP_CLOSE int dir = open_parent(c, a->path, buf, sizeof buf, &name);
+
+    if (dir < 0)
+        return -1;
+    if (!a->now && (a->atime.nsec >= 1000000000 || a->mtime.nsec >= 1000000000))
+        return call_fail(c, EINVAL, "%s: nanoseconds out of range", a->path);
+    if (a->create) {
+        int fd = openat(dir, name, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
+                                       (a->nofollow ? O_NOFOLLOW : 0), 0644);
+        if (fd < 0 && errno != EISDIR && errno != ELOOP)
+            return call_fail_errno(c, errno, "%s", a->path);
+        if (fd >= 0)
+            close(fd);
+    }
+    if (utimensat(dir, name, a->now ? NULL : ts, a->nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
         return call_fail_errno(c, errno, "%s", a->path);
     return 0;
 }

@@ -83,6 +83,16 @@ f --rw chmod 700 /a && expect chmod_sets_mode 700 "$(stat -c %a "$root/a")"
 f --rw rm -r /a && [ ! -e "$root/a" ] && pass rm_recursive || fail rm_recursive "still there"
 expect_status rm_missing_fails 1 f --rw rm /a
 expect_status rm_force_missing_succeeds 0 f --rw rm -f /a
+f --rw ln -s ../etc/passwd /dir/pw && expect ln_makes_symlink "../etc/passwd" "$(readlink "$root/dir/pw")"
+expect ls_long_shows_link_target "lrwxrwxrwx pw -> ../etc/passwd" \
+    "$(f ls -l /dir | awk '/pw/ {print $1, $(NF-2), $(NF-1), $NF}')"
+f --rw mv /dir/new /dir/renamed && [ -f "$root/dir/renamed" ] && [ ! -e "$root/dir/new" ] &&
+    pass mv_renames || fail mv_renames "$(ls "$root/dir")"
+f --rw touch -d 2001-02-03T04:05:06.123456789Z /dir/renamed /dir/made &&
+    expect touch_sets_nanosecond_times "2001-02-03 04:05:06.123456789 +0000 2001-02-03 04:05:06.123456789 +0000" \
+        "$(TZ=UTC stat -c '%y' "$root/dir/renamed") $(TZ=UTC stat -c '%y' "$root/dir/made")"
+expect_status touch_c_missing_is_quiet 0 f --rw touch -c /dir/absent
+[ ! -e "$root/dir/absent" ] && pass touch_c_creates_nothing || fail touch_c_creates_nothing "created"
 mkdir -p "$tmp/tree/sub" && echo one > "$tmp/tree/sub/one"
 tar -C "$tmp/tree" -cf "$tmp/tree.tar" . && f --rw mkdir /t && f --rw tar-in "$tmp/tree.tar" /t &&
     expect tar_in_extracts one "$(cat "$root/t/sub/one")"

@@ -2,6 +2,7 @@
  * send: the handshake, then a download, a listing, a device listing and a
  * ping read their replies from the input. Built with libFuzzer, or with
  * driver.c to replay the corpus in the ordinary tests. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     }
     client_free(&cl);
     close(sv[0]);
-    waitpid(writer, NULL, 0);
+    while (waitpid(writer, NULL, 0) < 0 && errno == EINTR)
+        ;
     return 0;
 }

@@ -3,6 +3,7 @@
  * the byte stream from the client; the daemon serves a small scratch tree
  * until the stream ends. Built with libFuzzer, or with driver.c to replay
  * the corpus in the ordinary tests. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -76,7 +77,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     serve();
     shutdown(sv[1], SHUT_RDWR);
     pthread_join(t, NULL);
-    waitpid(writer, NULL, 0);
+    while (waitpid(writer, NULL, 0) < 0 && errno == EINTR)
+        ;
     wire_free(&d.w);
     close(sv[0]);
     close(sv[1]);

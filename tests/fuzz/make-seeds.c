@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     serial = 2;
     {
         unsigned char buf[4096];
-        ferry_dirent e[2] = { { "a", { 0 } }, { "b/c", { 0 } } };
+        ferry_dirent e[2] = { { "a", { 0 }, "" }, { "b/c", { 0 }, "../a" } };
         ferry_dirent_batch b = { { 2, e } };
         XDR x;
         xdrmem_create(&x, (char *) buf, sizeof buf, XDR_ENCODE);
