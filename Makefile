@@ -98,3 +98,6 @@ $(B)/tests/replay-daemon: $(B)/obj/tests/fuzz/fuzz-daemon.o $(B)/obj/tests/fuzz/
 $(B)/tests/replay-client: $(B)/obj/tests/fuzz/fuzz-client.o $(B)/obj/tests/fuzz/driver.o $(B)/obj/cli/client.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 tests: $(B)/tests/make-seeds $(B)/tests/replay-daemon $(B)/tests/replay-client
+$(B)/tests/hostile-daemon: $(B)/obj/tests/hostile-daemon.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
+tests: $(B)/tests/hostile-daemon

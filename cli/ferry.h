@@ -67,6 +67,10 @@ struct session {
     C(download, "download", "REMOTE [LOCAL|-]",                                     \
       "copy a file out of the image (default: its name, here)", 0, "")             \
     C(upload, "upload", "LOCAL|- REMOTE", "copy a file into the image", CMD_WRITES, "") \
+    C(copy_out, "copy-out", "REMOTE... LOCALDIR",                                    \
+      "copy files and trees out of the image into a local directory", 0, "")        \
+    C(copy_in, "copy-in", "LOCAL... REMOTEDIR",                                      \
+      "copy local files and trees into a directory of the image", CMD_WRITES, "")   \
     C(mkdir, "mkdir", "[-p] [-m MODE] PATH...", "make directories", CMD_WRITES,    \
       "  -p          make parents as needed; no error if it exists\n"               \
       "  -m MODE     permission bits (octal), default 755\n")                       \

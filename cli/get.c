@@ -11,7 +11,7 @@
 #include "ferry.h"
 #include "transfer.h"
 
-static int sink_data(void *opaque, const void *buf, size_t len)
+int sink_write(void *opaque, const void *buf, size_t len)
 {
     struct sink *k = opaque;
 
@@ -22,7 +22,7 @@ static int sink_data(void *opaque, const void *buf, size_t len)
 }
 
 /* Holes stay holes in a regular file; a pipe gets the zeros. */
-static int sink_hole(void *opaque, uint64_t len)
+int sink_skip(void *opaque, uint64_t len)
 {
     static const char zeros[65536];
     struct sink *k = opaque;
@@ -35,7 +35,7 @@ static int sink_hole(void *opaque, uint64_t len)
     }
     while (len > 0) {
         size_t n = len < sizeof zeros ? len : sizeof zeros;
-        if (sink_data(k, zeros, n) < 0)
+        if (sink_write(k, zeros, n) < 0)
             return -1;
         len -= n;
     }
@@ -105,7 +105,7 @@ static int fetch(struct session *s, const char *remote, int fd)
     struct progress_bar p;
     ferry_download_args a = { .path = (char *) remote };
     ferry_transfer_ret r;
-    struct xfer x = { .data = sink_data, .hole = sink_hole };
+    struct xfer x = { .data = sink_write, .hole = sink_skip };
     int ret;
 
     sink_init(&k, fd);

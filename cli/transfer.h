@@ -16,6 +16,8 @@ struct sink {
     uint64_t pos;
 };
 void sink_init(struct sink *k, int fd);
+int sink_write(void *sink, const void *buf, size_t len);   /* struct xfer's data */
+int sink_skip(void *sink, uint64_t len);                   /* struct xfer's hole */
 int sink_finish(struct sink *k);
 
 struct source {

@@ -98,6 +98,39 @@ tar -C "$tmp/tree" -cf "$tmp/tree.tar" . && f --rw mkdir /t && f --rw tar-in "$t
     expect tar_in_extracts one "$(cat "$root/t/sub/one")"
 expect tar_out_lists "./sub/one" "$(f tar-out /t - | tar -tf - | grep one)"
 
+# ---- copy-out and copy-in, and copy-out facing a hostile image
+mkdir -p "$root/tree/sub" && echo a > "$root/tree/a" && echo b > "$root/tree/sub/b"
+ln -s /etc/passwd "$root/tree/abs" && ln "$root/tree/a" "$root/tree/hard"
+chmod 4755 "$root/tree/a" && touch -d 2001-01-01T00:00:00Z "$root/tree/sub/b"
+mkfifo "$root/tree/fifo"
+mkdir "$tmp/out"
+err=$(f copy-out /tree "$tmp/out" 2>&1); status=$?
+expect copy_out_refuses_fifo "1 ferry: copy-out: /tree/fifo: skipped: not a file, directory or symlink" \
+    "$status $err"
+rm "$root/tree/fifo"
+diff -r --no-dereference "$root/tree" "$tmp/out/tree" >/dev/null && pass copy_out_tree_is_identical ||
+    fail copy_out_tree_is_identical "$(diff -r --no-dereference "$root/tree" "$tmp/out/tree")"
+expect copy_out_keeps_mtime "2001-01-01" "$(TZ=UTC stat -c %y "$tmp/out/tree/sub/b" | cut -c1-10)"
+expect copy_out_drops_setuid 755 "$(stat -c %a "$tmp/out/tree/a")"
+expect copy_out_outward_symlink_stays_a_link "/etc/passwd" "$(readlink "$tmp/out/tree/abs")"
+expect copy_out_hard_link_becomes_a_file 1 "$(stat -c %h "$tmp/out/tree/hard")"
+# symlinks planted in the target are replaced or refused, never written through
+mkdir -p "$tmp/planted/tree" "$tmp/victimdir" && echo victim > "$tmp/victim"
+ln -s "$tmp/victim" "$tmp/planted/tree/a" && ln -s "$tmp/victimdir" "$tmp/planted/tree/sub"
+f copy-out /tree "$tmp/planted" 2>/dev/null
+expect copy_out_planted_file_link_not_followed "victim a" "$(cat "$tmp/victim") $(cat "$tmp/planted/tree/a")"
+expect copy_out_planted_dir_link_not_followed "" "$(ls "$tmp/victimdir")"
+# names no filesystem can hold, from a daemon that lies
+mkdir -p "$tmp/hostile/in"
+err=$(cd "$tmp/hostile/in" && FERRY_DAEMON="$OLDPWD/build/tests/hostile-daemon" \
+      "$FERRY" --test-root /unused copy-out / . 2>&1)
+expect copy_out_refuses_bad_names "ok" "$(cd "$tmp/hostile" && find . -type f | sed 's|^\./in/||')"
+expect copy_out_names_each_refusal 4 "$(echo "$err" | grep -c 'refusing a name')"
+cp -a "$tmp/out/tree" "$tmp/in-tree"
+f --rw copy-in "$tmp/in-tree" /dir && diff -r --no-dereference "$tmp/in-tree" "$root/dir/in-tree" &&
+    pass copy_in_tree_is_identical || fail copy_in_tree_is_identical differ
+expect copy_in_keeps_mtime "2001-01-01" "$(TZ=UTC stat -c %y "$root/dir/in-tree/sub/b" | cut -c1-10)"
+
 # ---- a failed download leaves no file that looks complete
 cat > "$tmp/dying-ferryd" <<EOF
 #!/bin/sh
