@@ -95,6 +95,9 @@ struct session {
     C(tar_out, "tar-out", "REMOTEDIR [FILE|-]", "write a tar archive of a directory", 0, "") \
     C(tar_in, "tar-in", "FILE|- REMOTEDIR", "extract a tar archive into a directory", \
       CMD_WRITES, "")                                                               \
+    C(inspect, "inspect", "[--json]",                                              \
+      "find operating systems: type, distribution, version, hostname, arch", CMD_NO_MOUNT, \
+      "      --json  one JSON object per line per operating system\n")               \
     C(df, "df", "[-h] [PATH]", "show filesystem usage", 0,                          \
       "  -h          sizes in powers of 1024\n")                                    \
     C(filesystems, "filesystems", "[--json]",                                       \
@@ -143,6 +146,10 @@ int mount_device(struct session *s, const char *label, const char *device,
                  const char *mountpoint, const char *options, const char *fstype);
 void device_user_name(const ferry_device *d, char *out, size_t size);
 void sort_devices(ferry_devices_ret *r);   /* by the names the user sees */
+bool device_mountable(const ferry_device *d);
+/* inspect.c: mount the one operating system on the images (its root, then
+ * its fstab); -1 when there is none, or more than one. */
+int mount_os(struct session *s, ferry_devices_ret *r);
 
 /* format.c */
 const char *format_detect(const char *path);

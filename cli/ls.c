@@ -211,6 +211,28 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const ferry_dirent *) a)->name, ((const ferry_dirent *) b)->name);
 }
 
+/* List one directory. */
+static int list_one(struct session *s, const struct ls_opts *o, const char *path)
+{
+    ferry_list_args a = { .path = (char *) path, .recursive = o->recursive };
+    struct listing l = { .o = o };
+    struct xfer x = { .data = on_batch, .hole = no_holes, .opaque = &l };
+    ferry_void r;
+    int status = EXIT_OK;
+
+    if (rpc_list(&s->cl, &a, &r, &x) < 0)
+        status = call_failed(s);
+    qsort(l.saved, l.n, sizeof *l.saved, by_name);
+    for (size_t i = 0; i < l.n; i++) {
+        if (status == EXIT_OK)
+            put_entry(o, l.saved[i].name, &l.saved[i].st, l.saved[i].link);
+        free(l.saved[i].name);
+        free(l.saved[i].link);
+    }
+    free(l.saved);
+    return status;
+}
+
 int cmd_ls(struct session *s, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -231,23 +253,20 @@ int cmd_ls(struct session *s, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (argc - optind > 1)
-        die(EXIT_USAGE, "ls: one PATH at most");
-    ferry_list_args a = { .path = optind < argc ? argv[optind] : "/", .recursive = o.recursive };
-    struct listing l = { .o = &o };
-    struct xfer x = { .data = on_batch, .hole = no_holes, .opaque = &l };
-    ferry_void r;
+    int status = EXIT_OK, npaths = argc - optind;
+    char *root[] = { "/" };
+    char **paths = npaths ? argv + optind : root;
 
-    if (rpc_list(&s->cl, &a, &r, &x) < 0)
-        return call_failed(s);
-    qsort(l.saved, l.n, sizeof *l.saved, by_name);
-    for (size_t i = 0; i < l.n; i++) {
-        put_entry(&o, l.saved[i].name, &l.saved[i].st, l.saved[i].link);
-        free(l.saved[i].name);
-        free(l.saved[i].link);
+    for (int i = 0; i < (npaths ? npaths : 1); i++) {
+        if (npaths > 1 && !o.json) {
+            printf("%s", i ? "\n" : "");
+            put_name(stdout, paths[i], stdout_is_tty());
+            printf(":\n");
+        }
+        if (list_one(s, &o, paths[i]) != EXIT_OK)
+            status = EXIT_FAILED;
     }
-    free(l.saved);
-    return EXIT_OK;
+    return status;
 }
 
 int cmd_stat(struct session *s, int argc, char **argv)

@@ -52,8 +52,9 @@ void sort_devices(ferry_devices_ret *r)
 }
 
 /* Filesystems one can mount, as opposed to containers of other things. */
-static bool mountable(const char *fstype)
+bool device_mountable(const ferry_device *d)
 {
+    const char *fstype = d->fstype;
     static const char *const not[] = {
         "", "swap", "LVM2_member", "linux_raid_member", "crypto_LUKS", "BitLocker", NULL,
     };
@@ -122,7 +123,7 @@ void mount_filesystems(struct session *s)
     if (s->nmounts)
         return;
     for (u_int i = 0; i < r.devices.devices_len; i++)
-        if (mountable(r.devices.devices_val[i].fstype)) {
+        if (device_mountable(&r.devices.devices_val[i])) {
             found = i;
             count++;
         }
@@ -135,11 +136,13 @@ void mount_filesystems(struct session *s)
     }
     if (count == 0)
         die(EXIT_FAILED, "%s: no filesystem found on the image", s->command);
-    fprintf(stderr, "ferry: %s: %d filesystems found; say which to mount with -m:\n",
-            s->command, count);
+    if (mount_os(s, &r) == 0)
+        return;
+    fprintf(stderr, "ferry: %s: %d filesystems and no operating system found; say which to "
+            "mount with -m:\n", s->command, count);
     for (u_int i = 0; i < r.devices.devices_len; i++) {
         ferry_device *d = &r.devices.devices_val[i];
-        if (!mountable(d->fstype))
+        if (!device_mountable(d))
             continue;
         device_user_name(d, name, sizeof name);
         fputs("  -m ", stderr);

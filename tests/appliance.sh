@@ -45,7 +45,8 @@ expect second_image_is_sdb "/dev/sdb1 /dev/sdb2" \
     "$("$FERRY" -a "$img/ext4.img" -a "$img/gpt.img" filesystems --json |
        sed -n 's/.*"device":"\(\/dev\/sdb[0-9]\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
 err=$("$FERRY" ls "$img/gpt.img" / 2>&1); status=$?
-case "$status $err" in "1 "*"2 filesystems found"*"-m /dev/sda1"*"-m /dev/sda2"*) pass two_filesystems_need_m ;;
+case "$status $err" in "1 "*"2 filesystems and no operating system found"*"-m /dev/sda1"*"-m /dev/sda2"*)
+    pass two_filesystems_need_m ;;
     *) fail two_filesystems_need_m "$status $err" ;; esac
 expect explicit_mount_of_fat "readme.txt" "$("$FERRY" -m /dev/sda2 ls "$img/gpt.img" /EFI/BOOT)"
 expect mount_at_a_path "readme.txt deeper" \
@@ -56,6 +57,19 @@ expect mount_on_missing_directory "ferry: mount /dev/sda2 on /nowhere: /nowhere:
 err=$("$FERRY" -m /dev/sdz1 ls "$img/gpt.img" / 2>&1)
 case $err in *"-m /dev/sdz1: no such device"*) pass unknown_device_named ;;
     *) fail unknown_device_named "$err" ;; esac
+
+# an operating system is found and mounted as its fstab says
+expect os_mounted_with_its_fstab "esp served" \
+    "$("$FERRY" cat "$img/os.img" /boot/efi/EFI/marker /srv/index.txt | tr '\n' ' ' | sed 's/ $//')"
+expect inspect_describes_the_os \
+    "root=/dev/sda1 type=linux distribution=ferrytest version=1.0 hostname=ferryhost arch=x86_64" \
+    "$("$FERRY" inspect "$img/os.img" | awk '$1 != "product" {printf "%s%s=%s", sep, $1, $2; sep=" "}')"
+expect inspect_json '{"root":"/dev/sda1","type":"linux","distribution":"ferrytest","version":"1.0","product":"Ferry Test Linux 1.0","hostname":"ferryhost","arch":"x86_64"}' \
+    "$("$FERRY" inspect "$img/os.img" --json)"
+err=$("$FERRY" inspect "$img/gpt.img" 2>&1); status=$?
+expect inspect_without_os "1 ferry: inspect: no operating system found" "$status $err"
+expect ls_several_paths "/boot/efi: EFI /srv: index.txt lost+found" \
+    "$("$FERRY" ls "$img/os.img" /boot/efi /srv | tr '\n' ' ' | sed 's/  */ /g; s/ $//')"
 
 # mount and umount in one launch, with shell
 out=$(printf 'mount /dev/sda2 /boot\nls /boot/EFI\numount /boot\nls /boot\nls /nope\ncat "/data/sub/deep.txt"\n' |

@@ -47,6 +47,32 @@ quiet mcopy -s -i "$work/p2" "$work/efi/EFI" ::/
 dd if="$work/p1" of="$dir/gpt.img" bs=1M seek=1 conv=notrunc status=none
 dd if="$work/p2" of="$dir/gpt.img" bs=1M seek=61 conv=notrunc status=none
 
+# ---- an operating system: GPT with a Linux root whose fstab mounts the
+# EFI partition (by UUID) at /boot/efi and a data partition (by LABEL)
+os=$work/osroot
+cp -a "$root" "$os"
+mkdir -p "$os/boot/efi" "$os/srv" "$os/bin"
+cp /bin/sh "$os/bin/sh"
+echo ferryhost > "$os/etc/hostname"
+cat > "$os/etc/fstab" <<'EOF'
+# <file system>  <mount point>  <type>  <options>  <dump>  <pass>
+UUID=1234-ABCD   /boot/efi      vfat    umask=0077 0 1
+LABEL=srvdata    /srv           ext4    defaults   0 2
+/dev/sdb1        /mnt/usb       ext4    defaults   0 2
+proc             /proc          proc    defaults   0 0
+EOF
+truncate -s 120M "$dir/os.img"
+quiet sgdisk -n 1:1M:+60M -t 1:8300 -n 2:0:+30M -t 2:ef00 -n 3:0:0 -t 3:8300 "$dir/os.img"
+truncate -s 60M "$work/o1" && quiet mkfs.ext4 -q -F -L osroot -d "$os" "$work/o1"
+truncate -s 30M "$work/o2" && quiet mkfs.vfat -i 1234ABCD -n ESP "$work/o2"
+mkdir -p "$work/esp/EFI" && echo "esp" > "$work/esp/EFI/marker"
+quiet mcopy -s -i "$work/o2" "$work/esp/EFI" ::/
+mkdir -p "$work/srv" && echo "served" > "$work/srv/index.txt"
+truncate -s 28M "$work/o3" && quiet mkfs.ext4 -q -F -L srvdata -d "$work/srv" "$work/o3"
+dd if="$work/o1" of="$dir/os.img" bs=1M seek=1 conv=notrunc status=none
+dd if="$work/o2" of="$dir/os.img" bs=1M seek=61 conv=notrunc status=none
+dd if="$work/o3" of="$dir/os.img" bs=1M seek=91 conv=notrunc status=none
+
 # ---- LVM: volume group vg0, logical volume data (ext4). This host may
 # have no device-mapper: write the metadata only, then the filesystem at
 # the first physical extent (1 MiB).

@@ -1,0 +1,346 @@
+/* inspect.c: finding the operating system on the images, mounting its
+ * filesystems where it mounts them, and the inspect command.
+ *
+ * A Linux root is a filesystem with /etc/fstab and an os-release file; a
+ * Windows system volume has /Windows/System32. Probing mounts each
+ * candidate read-only at /, looks, and unmounts it again. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry.h"
+
+/* ---- reading small files ---- */
+
+struct smallbuf {
+    char *buf;
+    size_t len, cap;
+};
+
+static int small_data(void *opaque, const void *data, size_t len)
+{
+    struct smallbuf *b = opaque;
+    size_t n = len < b->cap - b->len ? len : b->cap - b->len;
+
+    memcpy(b->buf + b->len, data, n);
+    b->len += n;
+    if (b->len == b->cap) {
+        errno = ECANCELED;   /* enough: cancel the rest */
+        return -1;
+    }
+    return 0;
+}
+
+static int small_hole(void *opaque, uint64_t len)
+{
+    struct smallbuf *b = opaque;
+    size_t n = len < b->cap - b->len ? len : b->cap - b->len;
+
+    memset(b->buf + b->len, 0, n);
+    b->len += n;
+    return 0;
+}
+
+/* The first size-1 bytes of a file, NUL-terminated; -1 if it cannot be read. */
+static ssize_t read_head(struct session *s, const char *path, char *buf, size_t size)
+{
+    struct smallbuf b = { buf, 0, size - 1 };
+    struct xfer x = { .data = small_data, .hole = small_hole, .opaque = &b };
+    ferry_download_args a = { .path = (char *) path };
+    ferry_transfer_ret r;
+
+    if (rpc_download(&s->cl, &a, &r, &x) < 0 && !(s->cl.err == ECANCELED && !s->cl.remote)) {
+        if (s->cl.broken)
+            exit(call_failed(s));
+        return -1;
+    }
+    buf[b.len] = '\0';
+    return b.len;
+}
+
+static bool exists(struct session *s, const char *path)
+{
+    ferry_path_args a = { .path = (char *) path };
+    CLEANUP_XDR(ferry_stat_ret) r = { 0 };
+
+    return rpc_stat(&s->cl, &a, &r, NULL) == 0;
+}
+
+/* The value of KEY= in an os-release style file, unquoted, into out. */
+static void keyval(const char *text, const char *key, char *out, size_t size)
+{
+    size_t kl = strlen(key);
+
+    out[0] = '\0';
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, kl) || p[kl] != '=')
+            continue;
+        const char *v = p + kl + 1;
+        size_t n = strcspn(v, "\n");
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+            v++;
+            n -= 2;
+        }
+        snprintf(out, size, "%.*s", (int) n, v);
+        return;
+    }
+}
+
+/* ---- what is on a root ---- */
+
+struct os {
+    char device[FERRY_MAX_PATH + 1];   /* as the user sees it */
+    char appliance_dev[FERRY_MAX_PATH + 1];
+    char type[16];                     /* linux, windows */
+    char distro[64], version[64], product[256], hostname[256], arch[16];
+};
+
+static const char *elf_arch(const unsigned char *h, ssize_t n)
+{
+    if (n < 20 || memcmp(h, "\177ELF", 4))
+        return "";
+    unsigned machine = h[5] == 2 ? (h[18] << 8 | h[19]) : (h[18] | h[19] << 8);
+    switch (machine) {
+    case 3: return "i386";
+    case 8: return "mips";
+    case 20: return "ppc";
+    case 21: return "ppc64";
+    case 22: return "s390x";
+    case 40: return "arm";
+    case 62: return "x86_64";
+    case 183: return "aarch64";
+    case 243: return "riscv64";
+    default: return "unknown";
+    }
+}
+
+/* With a candidate mounted at /: is it an OS root? Fills os. */
+static bool probe_root(struct session *s, struct os *os)
+{
+    char text[8192], head[64];
+
+    if (exists(s, "/etc/fstab") &&
+        (read_head(s, "/etc/os-release", text, sizeof text) >= 0 ||
+         read_head(s, "/usr/lib/os-release", text, sizeof text) >= 0)) {
+        snprintf(os->type, sizeof os->type, "linux");
+        keyval(text, "ID", os->distro, sizeof os->distro);
+        keyval(text, "VERSION_ID", os->version, sizeof os->version);
+        keyval(text, "PRETTY_NAME", os->product, sizeof os->product);
+        if (read_head(s, "/etc/hostname", text, sizeof text) > 0)
+            snprintf(os->hostname, sizeof os->hostname, "%.*s", (int) strcspn(text, "\n \t"), text);
+        const char *bins[] = { "/bin/sh", "/usr/bin/env", "/bin/ls", NULL };
+        for (int i = 0; bins[i] && !os->arch[0]; i++) {
+            ssize_t n = read_head(s, bins[i], head, sizeof head);
+            snprintf(os->arch, sizeof os->arch, "%s", elf_arch((unsigned char *) head, n));
+        }
+        return true;
+    }
+    if (exists(s, "/Windows/System32") || exists(s, "/WINDOWS/system32") ||
+        exists(s, "/Windows/system32")) {
+        snprintf(os->type, sizeof os->type, "windows");
+        snprintf(os->product, sizeof os->product, "Windows");
+        return true;
+    }
+    return false;
+}
+
+static int mount_at(struct session *s, const ferry_device *d, const char *mp, bool ro)
+{
+    ferry_mount_args a = { d->name, (char *) mp, "", "", ro || !s->rw };
+    ferry_void v;
+    return rpc_mount(&s->cl, &a, &v, NULL);
+}
+
+static void umount_root(struct session *s)
+{
+    ferry_path_args a = { "/" };
+    ferry_void v;
+    if (rpc_umount(&s->cl, &a, &v, NULL) < 0)
+        exit(call_failed(s));
+}
+
+/* Every OS root among the devices, in device order. */
+static int find_roots(struct session *s, ferry_devices_ret *r, struct os *roots, int max)
+{
+    int n = 0;
+
+    for (u_int i = 0; i < r->devices.devices_len && n < max; i++) {
+        ferry_device *d = &r->devices.devices_val[i];
+        if (!device_mountable(d) || mount_at(s, d, "/", true) < 0)
+            continue;
+        memset(&roots[n], 0, sizeof roots[n]);
+        if (probe_root(s, &roots[n])) {
+            device_user_name(d, roots[n].device, sizeof roots[n].device);
+            snprintf(roots[n].appliance_dev, sizeof roots[n].appliance_dev, "%s", d->name);
+            n++;
+        }
+        umount_root(s);
+    }
+    return n;
+}
+
+/* ---- fstab ---- */
+
+/* The device an fstab spec names (UUID=, LABEL=, /dev/...), or NULL. */
+static ferry_device *fstab_device(ferry_devices_ret *r, const char *spec)
+{
+    const char *uuid = !strncmp(spec, "UUID=", 5) ? spec + 5
+                     : !strncmp(spec, "/dev/disk/by-uuid/", 18) ? spec + 18 : NULL;
+    const char *label = !strncmp(spec, "LABEL=", 6) ? spec + 6
+                      : !strncmp(spec, "/dev/disk/by-label/", 19) ? spec + 19 : NULL;
+    char name[FERRY_MAX_PATH + 1];
+
+    for (u_int i = 0; i < r->devices.devices_len; i++) {
+        ferry_device *d = &r->devices.devices_val[i];
+        if (uuid && !strcasecmp(d->uuid, uuid))
+            return d;
+        if (label && !strcmp(d->label, label))
+            return d;
+        device_user_name(d, name, sizeof name);
+        if (!uuid && !label && (!strcmp(name, spec) || !strcmp(d->name, spec)))
+            return d;
+    }
+    return NULL;
+}
+
+struct fsent {
+    char spec[512], file[FERRY_MAX_PATH + 1], type[64];
+};
+
+static int by_depth(const void *a, const void *b)
+{
+    const struct fsent *x = a, *y = b;
+    size_t dx = 0, dy = 0;
+    for (const char *p = x->file; *p; p++)
+        dx += *p == '/';
+    for (const char *p = y->file; *p; p++)
+        dy += *p == '/';
+    return dx != dy ? (dx < dy ? -1 : 1) : strcmp(x->file, y->file);
+}
+
+/* Mount what the root's /etc/fstab mounts, parents first. */
+static void mount_fstab(struct session *s, ferry_devices_ret *r, const struct os *os)
+{
+    static struct fsent ents[64];
+    char text[16384];
+    int n = 0;
+
+    if (read_head(s, "/etc/fstab", text, sizeof text) < 0)
+        return;
+    for (char *line = strtok(text, "\n"); line && n < 64; line = strtok(NULL, "\n")) {
+        struct fsent e;
+        while (isspace((unsigned char) *line))
+            line++;
+        if (*line == '#' || sscanf(line, "%511s %4096s %63s", e.spec, e.file, e.type) != 3)
+            continue;
+        if (e.file[0] != '/' || !strcmp(e.file, "/") || !strcmp(e.type, "swap") ||
+            !strcmp(e.type, "proc") || !strcmp(e.type, "sysfs") || !strcmp(e.type, "tmpfs") ||
+            !strcmp(e.type, "devpts") || !strcmp(e.type, "nfs") || !strcmp(e.type, "cifs") ||
+            !strcmp(e.type, "none") || strstr(line, "bind"))
+            continue;
+        ents[n++] = e;
+    }
+    qsort(ents, n, sizeof ents[0], by_depth);
+    for (int i = 0; i < n; i++) {
+        ferry_device *d = fstab_device(r, ents[i].spec);
+        if (!d || !strcmp(d->name, os->appliance_dev)) {
+            if (s->verbose && !d)
+                warnx_("fstab: %s: no such device here; %s not mounted", ents[i].spec, ents[i].file);
+            continue;
+        }
+        char name[FERRY_MAX_PATH + 1];
+        device_user_name(d, name, sizeof name);
+        if (s->verbose)
+            warnx_("mount %s on %s (fstab)", name, ents[i].file);
+        if (mount_at(s, d, ents[i].file, false) < 0) {
+            if (s->cl.broken)
+                exit(call_failed(s));
+            fprintf(stderr, "ferry: mount %s on %s (from /etc/fstab): ", name, ents[i].file);
+            put_name(stderr, s->cl.msg, true);
+            fputc('\n', stderr);
+        }
+    }
+}
+
+/* No -m and more than one filesystem: mount the operating system there is.
+ * Returns 0 when it did, -1 when there is none (or more than one). */
+int mount_os(struct session *s, ferry_devices_ret *r)
+{
+    struct os roots[8];
+    int n = find_roots(s, r, roots, 8);
+
+    if (n != 1)
+        return -1;
+    for (u_int i = 0; i < r->devices.devices_len; i++) {
+        ferry_device *d = &r->devices.devices_val[i];
+        if (strcmp(d->name, roots[0].appliance_dev))
+            continue;
+        if (s->verbose)
+            warnx_("mount %s on / (%s root)", roots[0].device, roots[0].type);
+        if (mount_at(s, d, "/", false) < 0)
+            exit(call_failed(s));
+        if (!strcmp(roots[0].type, "linux"))
+            mount_fstab(s, r, &roots[0]);
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- the command ---- */
+
+static void field(bool json, bool *first, const char *key, const char *val)
+{
+    if (!json) {
+        if (val[0]) {
+            printf("%-14s ", key);
+            put_name(stdout, val, stdout_is_tty());
+            putchar('\n');
+        }
+        return;
+    }
+    printf("%s\"%s\":", *first ? "" : ",", key);
+    put_json_string(stdout, val);
+    *first = false;
+}
+
+int cmd_inspect(struct session *s, int argc, char **argv)
+{
+    static const struct option opts[] = { { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+    CLEANUP_XDR(ferry_devices_ret) r = { 0 };
+    struct os roots[8];
+    bool json = false;
+    int c, n;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'j')
+            return EXIT_USAGE;
+        json = true;
+    }
+    if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
+        return call_failed(s);
+    sort_devices(&r);
+    n = find_roots(s, &r, roots, 8);
+    if (n == 0) {
+        warnx_("inspect: no operating system found");
+        return EXIT_FAILED;
+    }
+    for (int i = 0; i < n; i++) {
+        bool first = true;
+        if (json)
+            putchar('{');
+        else if (i)
+            putchar('\n');
+        field(json, &first, "root", roots[i].device);
+        field(json, &first, "type", roots[i].type);
+        field(json, &first, "distribution", roots[i].distro);
+        field(json, &first, "version", roots[i].version);
+        field(json, &first, "product", roots[i].product);
+        field(json, &first, "hostname", roots[i].hostname);
+        field(json, &first, "arch", roots[i].arch);
+        if (json)
+            puts("}");
+    }
+    return EXIT_OK;
+}
