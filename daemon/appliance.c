@@ -138,13 +138,21 @@ static void unmount_all(void)
             snprintf(lines[n++], sizeof lines[0], "%s", dir);
     if (f)
         fclose(f);
-    while (n-- > 0)
-        if (umount2(lines[n], 0) < 0)
-            umount2(lines[n], MNT_DETACH);
+    while (n-- > 0) {
+        if (umount2(lines[n], 0) == 0)
+            continue;
+        fprintf(stderr, "ferryd: umount %s: %s; detaching it\n", lines[n], strerror(errno));
+        umount2(lines[n], MNT_DETACH);
+    }
 }
 
 void appliance_poweroff(void)
 {
+    /* our descriptor of the root would keep it busy, and a busy filesystem
+     * is only detached: its log (xfs) would not be clean */
+    if (d.rootfd >= 0)
+        close(d.rootfd);
+    d.rootfd = -1;
     sync();
     unmount_all();
     sync();

@@ -69,8 +69,9 @@ int do_mount(struct call *c, ferry_mount_args *a, ferry_void *r)
         snprintf(type, sizeof type, "%s", a->fstype);
     else if (probe_type(c, a->device, type, sizeof type) < 0)
         return -1;
-    /* ext2/3 are served by the ext4 driver; vfat's blkid name is the driver's */
-    const char *driver = !strncmp(type, "ext", 3) ? "ext4" : type;
+    /* blkid's names, the kernel's drivers: ext2/3 are served by ext4, ntfs
+     * by ntfs3 */
+    const char *driver = !strncmp(type, "ext", 3) ? "ext4" : !strcmp(type, "ntfs") ? "ntfs3" : type;
     extra = a->readonly ? no_replay(type) : NULL;
     snprintf(opts, sizeof opts, "%s%s%s", a->options, a->options[0] && extra ? "," : "",
              extra ? extra : "");

@@ -100,6 +100,25 @@ cp "$img/gpt.img" "$tmp/rw.img"
     expect upload_to_fat "$(md5sum < "$tmp/up.bin")" \
         "$("$FERRY" -m /dev/sda2 cat "$tmp/rw.img" /up.bin | md5sum)"
 
+# ---- every filesystem, and MBR
+for fs in ext2 ext3 xfs btrfs vfat exfat ntfs udf iso9660 squashfs; do
+    expect "reads_$fs" "deeper|small.txt sub sub/deep.txt" \
+        "$("$FERRY" cat "$img/fs-$fs.img" /data/sub/deep.txt)|$("$FERRY" ls "$img/fs-$fs.img" -R /data |
+           sort | tr '\n' ' ' | sed 's/ $//')"
+done
+expect reads_mbr_partition "deeper" "$("$FERRY" cat "$img/mbr.img" /data/sub/deep.txt)"
+expect mbr_partition_named_sda1 "/dev/sda1 partition ext4" \
+    "$("$FERRY" filesystems "$img/mbr.img" | awk '$1 == "/dev/sda1" {print $1, $2, $3}')"
+
+# ---- a --rw session leaves its filesystems clean (unmounted, logs written)
+for fs in ext4 xfs; do
+    [ $fs = ext4 ] && cp "$img/ext4.img" "$tmp/clean.img" || cp "$img/fs-xfs.img" "$tmp/clean.img"
+    "$FERRY" --rw upload "$tmp/clean.img" "$tmp/up.bin" /up.bin
+    if [ $fs = ext4 ]; then e2fsck -fn "$tmp/clean.img" >/dev/null 2>&1; else xfs_repair -n "$tmp/clean.img" >/dev/null 2>&1; fi
+    expect "rw_session_leaves_${fs}_clean" "0 $(md5sum < "$tmp/up.bin")" \
+        "$? $("$FERRY" cat "$tmp/clean.img" /up.bin | md5sum)"
+done
+
 # ---- how a launch fails
 err=$(FERRY_QEMU=/nonexistent/qemu "$FERRY" ls "$img/ext4.img" / 2>&1); status=$?
 case "$status $err" in "1 "*"qemu-system-x86_64 not found"*"apt-get install qemu-system-x86"*)

@@ -87,4 +87,33 @@ mkdir -p "$work/lv" && echo "in lvm" > "$work/lv/hello"
 truncate -s 32M "$work/lv.ext4" && quiet mkfs.ext4 -q -F -d "$work/lv" "$work/lv.ext4"
 dd if="$work/lv.ext4" of="$dir/lvm.img" bs=1M seek=1 conv=notrunc status=none
 
+# ---- one image per filesystem, each holding /data of the same tree. Those
+# whose mkfs cannot fill them are filled by ferry itself (copy-in).
+ferry=${FERRY:-$(cd "$(dirname "$0")/.." && pwd)/build/ferry}
+data=$work/fsdata
+mkdir -p "$data/data/sub"
+echo "small file" > "$data/data/small.txt"
+echo "deeper" > "$data/data/sub/deep.txt"
+fill() { quiet "$ferry" --rw copy-in "$1" "$data/data" /; }
+truncate -s 64M "$dir/fs-ext2.img" && quiet mkfs.ext2 -q -F -d "$data" "$dir/fs-ext2.img"
+truncate -s 64M "$dir/fs-ext3.img" && quiet mkfs.ext3 -q -F -d "$data" "$dir/fs-ext3.img"
+truncate -s 320M "$dir/fs-xfs.img" && quiet mkfs.xfs -q "$dir/fs-xfs.img" && fill "$dir/fs-xfs.img"
+truncate -s 128M "$dir/fs-btrfs.img" && quiet mkfs.btrfs -q --rootdir "$data" "$dir/fs-btrfs.img"
+truncate -s 64M "$dir/fs-vfat.img" && quiet mkfs.vfat "$dir/fs-vfat.img" && fill "$dir/fs-vfat.img"
+truncate -s 64M "$dir/fs-exfat.img" && quiet mkfs.exfat "$dir/fs-exfat.img" && fill "$dir/fs-exfat.img"
+# ntfs3 (kernel 6.1) reads NTFS but cannot create files on a new mkntfs
+# volume (ENOSPC): fill it on the host with ntfs-3g instead
+truncate -s 64M "$dir/fs-ntfs.img" && quiet mkntfs -q -F -f "$dir/fs-ntfs.img"
+loop=$(losetup -f --show "$dir/fs-ntfs.img") && mkdir -p "$work/ntfs" &&
+    mount -t ntfs-3g "$loop" "$work/ntfs" && cp -r "$data/data" "$work/ntfs/" && umount "$work/ntfs"
+losetup -d "$loop"
+truncate -s 64M "$dir/fs-udf.img" && quiet mkudffs --media-type=hd "$dir/fs-udf.img" && fill "$dir/fs-udf.img"
+quiet xorriso -as mkisofs -quiet -R -J -o "$dir/fs-iso9660.img" "$data"
+quiet mksquashfs "$data" "$dir/fs-squashfs.img" -comp zstd -quiet -noappend -all-root
+# ext4 in the first partition of an MBR disk
+truncate -s 80M "$dir/mbr.img"
+echo 'start=2048, size=100000, type=83' | quiet sfdisk -q "$dir/mbr.img"
+truncate -s $((100000 * 512)) "$work/m1" && quiet mkfs.ext4 -q -F -d "$data" "$work/m1"
+dd if="$work/m1" of="$dir/mbr.img" bs=512 seek=2048 conv=notrunc status=none
+
 echo "$key" > "$dir/.key"
