@@ -74,7 +74,7 @@ $(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
 	      -DKERNEL_VERSION='"$(APPL)/kernel-version"' -o $@ $<
 
 $(B)/ferry: $(CLI_OBJ) $(EMBED_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libmd.a
 
 clean:
 	rm -rf $(B)

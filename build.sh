@@ -23,7 +23,7 @@ PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev 
 PKGS_RUN="qemu-system-x86"
 # to make the images the tests and the demo use
 PKGS_TEST="e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils python3 procps
-           exfatprogs ntfs-3g xorriso udftools squashfs-tools
+           exfatprogs ntfs-3g xorriso udftools squashfs-tools sleuthkit
            bsdutils"
 # to fuzz
 PKGS_FUZZ="clang libclang-rt-14-dev"

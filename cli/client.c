@@ -276,6 +276,8 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
     if (++cl->serial == 0)
         cl->serial = 1;
     h.serial = cl->serial;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (cl->trace)
         fprintf(stderr, "ferry: call %s (serial %u)\n", name, h.serial);
     if (wire_send(&cl->w, &h, xdr_args, args, NULL, 0) < 0) {
@@ -296,7 +298,11 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
             xdr_free(xdr_ret, ret);
         r = fail(cl, local_err, "%s", local_msg);
     }
-    if (cl->trace)
-        fprintf(stderr, "ferry: %s -> %s\n", name, r == 0 ? "ok" : cl->msg);
+    if (cl->trace) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        fprintf(stderr, "ferry: %s -> %s (%.1f ms)\n", name, r == 0 ? "ok" : cl->msg,
+                (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+    }
     return r;
 }

@@ -21,49 +21,6 @@
 
 /* ---- out ---- */
 
-struct entries {
-    ferry_dirent *v;
-    size_t n, cap;
-};
-
-static int collect(void *opaque, const void *buf, size_t len)
-{
-    struct entries *e = opaque;
-    ferry_dirent_batch b = { 0 };
-
-    if (xdr_decode_bytes(buf, len, (xdrproc_t) xdr_ferry_dirent_batch, &b) < 0)
-        return -1;
-    for (u_int i = 0; i < b.entries.entries_len; i++) {
-        if (e->n == e->cap) {
-            e->cap = e->cap ? 2 * e->cap : 64;
-            e->v = realloc(e->v, e->cap * sizeof *e->v);
-            if (!e->v)
-                die(EXIT_FAILED, "out of memory");
-        }
-        ferry_dirent *d = &b.entries.entries_val[i];
-        e->v[e->n++] = (ferry_dirent){ xstrdup(d->name), d->st, xstrdup(d->link) };
-    }
-    xdr_free((xdrproc_t) xdr_ferry_dirent_batch, (char *) &b);
-    return 0;
-}
-
-static int no_holes(void *opaque, uint64_t len)
-{
-    (void) opaque;
-    (void) len;
-    errno = EBADMSG;
-    return -1;
-}
-
-static void free_entries(struct entries *e)
-{
-    for (size_t i = 0; i < e->n; i++) {
-        free(e->v[i].name);
-        free(e->v[i].link);
-    }
-    free(e->v);
-}
-
 /* One name, as a directory entry must be. */
 static bool safe_name(const char *name)
 {
@@ -112,7 +69,7 @@ static int out_file(struct copy *cp, const char *remote, int dirfd, const char *
         close(fd);
         unlinkat(dirfd, name, 0);
         if (cp->s->cl.broken)
-            exit(call_failed(cp->s));
+            ferry_exit(call_failed(cp->s));
         copy_warn(cp, remote, cp->s->cl.msg);
         return -1;
     }
@@ -166,23 +123,17 @@ static int out_entry(struct copy *cp, const char *remote, const struct ferry_sta
 
 static int out_dir(struct copy *cp, const char *remote, int dirfd)
 {
-    struct entries e = { 0 };
-    struct xfer x = { .data = collect, .hole = no_holes, .opaque = &e };
-    ferry_list_args a = { .path = (char *) remote, .recursive = false };
-    ferry_void v;
+    struct entries e;
     int r = 0;
 
-    if (rpc_list(&cp->s->cl, &a, &v, &x) < 0) {
-        free_entries(&e);
+    if (list_dir(cp->s, remote, &e) < 0) {
         if (cp->s->cl.broken)
-            exit(call_failed(cp->s));
+            ferry_exit(call_failed(cp->s));
         copy_warn(cp, remote, cp->s->cl.msg);
         return -1;
     }
     for (size_t i = 0; i < e.n; i++) {
-        size_t n = strlen(remote) + strlen(e.v[i].name) + 2;
-        char *child = xmalloc(n);
-        snprintf(child, n, "%s%s%s", remote, strcmp(remote, "/") ? "/" : "", e.v[i].name);
+        char *child = join_path(remote, e.v[i].name);
         if (out_entry(cp, child, &e.v[i].st, e.v[i].link, dirfd, e.v[i].name) < 0)
             r = -1;
         free(child);
@@ -250,10 +201,8 @@ static int in_dir(struct copy *cp, const char *local, const char *remote)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         size_t nl = strlen(local) + strlen(de->d_name) + 2;
-        size_t nr = strlen(remote) + strlen(de->d_name) + 2;
-        char *l = xmalloc(nl), *rm = xmalloc(nr);
+        char *l = xmalloc(nl), *rm = join_path(remote, de->d_name);
         snprintf(l, nl, "%s/%s", local, de->d_name);
-        snprintf(rm, nr, "%s%s%s", remote, strcmp(remote, "/") ? "/" : "", de->d_name);
         if (in_path(cp, l, rm) < 0)
             r = -1;
         free(l);
@@ -332,7 +281,7 @@ static int in_path(struct copy *cp, const char *local, const char *remote)
     close(fd);
     if (ret < 0) {
         if (cp->s->cl.broken)
-            exit(call_failed(cp->s));
+            ferry_exit(call_failed(cp->s));
         copy_warn(cp, cp->s->cl.remote ? remote : local, cp->s->cl.msg);
         return -1;
     }
@@ -350,10 +299,7 @@ int cmd_copy_in(struct session *s, int argc, char **argv)
     remotedir = argv[argc - 1];
     for (int i = 1; i < argc - 1; i++) {
         char *copy = xstrdup(argv[i]);
-        const char *base = basename(copy);
-        size_t n = strlen(remotedir) + strlen(base) + 2;
-        char *remote = xmalloc(n);
-        snprintf(remote, n, "%s%s%s", remotedir, strcmp(remotedir, "/") ? "/" : "", base);
+        char *remote = join_path(remotedir, basename(copy));
         in_path(&cp, argv[i], remote);
         free(remote);
         free(copy);

@@ -41,6 +41,7 @@ struct session {
     int timeout_s;              /* per-call inactivity */
     int launch_timeout_s;
     const char *test_root;      /* serve a directory with a host ferryd */
+    const char *log;            /* --log: append an audit record here */
     const char *command;        /* for error messages */
     bool started;
     pid_t child;                /* qemu, or the test daemon */
@@ -98,6 +99,10 @@ struct session {
     C(inspect, "inspect", "[--json]",                                              \
       "find operating systems: type, distribution, version, hostname, arch", CMD_NO_MOUNT, \
       "      --json  one JSON object per line per operating system\n")               \
+    C(timeline, "timeline", "[--json] [--hash md5|sha1|sha256] [PATH]",            \
+      "write a Sleuth Kit body file (mactime -b) of a tree, default /", 0,          \
+      "      --json  one JSON object per line, times with nanoseconds\n"           \
+      "      --hash A fill the MD5 column (or \"hash\") with that digest\n")     \
     C(df, "df", "[-h] [PATH]", "show filesystem usage", 0,                          \
       "  -h          sizes in powers of 1024\n")                                    \
     C(filesystems, "filesystems", "[--json]",                                       \
@@ -111,6 +116,9 @@ struct session {
          "  An error names its line; the exit status is 1 if any line failed.\n")    \
     C(ping, "ping", "", "boot the appliance and measure a round trip", CMD_NO_MOUNT, "") \
     C(version, "version", "", "print versions of ferry, the protocol and the kernel", \
+      CMD_NO_APPLIANCE, "")                                                         \
+    C(hash_image, "hash-image", "IMAGE...",                                         \
+      "print the sha256 of image files, as sha256sum does (no appliance)",        \
       CMD_NO_APPLIANCE, "")                                                         \
     C(help, "help", "[COMMAND | --man | --bash-completion]",                       \
       "list commands, or describe one", CMD_NO_APPLIANCE, "")
@@ -155,6 +163,15 @@ int mount_os(struct session *s, ferry_devices_ret *r);
 const char *format_detect(const char *path);
 bool format_known(const char *name);
 
+/* walk.c: one remote directory's entries, kept in memory */
+struct entries {
+    ferry_dirent *v;
+    size_t n, cap;
+};
+int list_dir(struct session *s, const char *path, struct entries *e);
+void free_entries(struct entries *e);
+char *join_path(const char *dir, const char *name);   /* malloc'd dir/name */
+
 /* launch.c */
 int launch_test_daemon(struct session *s, int fd);
 int launch_qemu(struct session *s, int fd);
@@ -162,6 +179,11 @@ bool launch_would_use_kvm(void);
 bool launch_qemu_said(const char *needle);
 void launch_console_tail(struct session *s);
 extern pid_t child_pid;
+
+/* audit.c: exit with this status (the audit record notes it) */
+void ferry_exit(int status) __attribute__((noreturn));
+/* --log FILE: hash the images now; append the record at exit */
+void audit_begin(struct session *s, const char *file, int argc, char **argv);
 
 /* ---- x-helpers: succeed or exit with a message ---- */
 void die(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
@@ -182,6 +204,19 @@ void put_padded(FILE *f, const char *name, int width, bool escape);
 void put_json_string(FILE *f, const char *s);
 bool is_utf8(const char *s);
 bool stdout_is_tty(void);
+
+/* ls.c: how metadata reads */
+char type_char(unsigned mode);                     /* d, l, -, c, b, p, s */
+const char *type_name(unsigned mode);              /* directory, symlink, file... */
+void mode_string(unsigned mode, char out[11]);     /* drwxr-xr-x */
+void put_time(FILE *f, const struct ferry_time *t);/* 2026-11-21T19:40:09.123456789Z */
+
+/* Signals: the first SIGINT/SIGTERM/SIGHUP during a command sets
+ * ferry_interrupted (when ferry_graceful); transfers then cancel. */
+#include <signal.h>
+extern volatile sig_atomic_t ferry_interrupted;
+extern bool ferry_graceful;
+void signals_install(void);
 
 /* Temporary local file removed on failure or signal. */
 void cleanup_register(const char *path);

@@ -11,10 +11,21 @@
 #include "ferry.h"
 #include "transfer.h"
 
+/* Interrupted (SIGINT, SIGTERM): the transfer is cancelled. */
+static int interrupted(void)
+{
+    if (!ferry_interrupted)
+        return 0;
+    errno = EINTR;
+    return -1;
+}
+
 int sink_write(void *opaque, const void *buf, size_t len)
 {
     struct sink *k = opaque;
 
+    if (interrupted() < 0)
+        return -1;
     if (write_all(k->fd, buf, len, -1) < 0)
         return -1;
     k->pos += len;
@@ -27,6 +38,8 @@ int sink_skip(void *opaque, uint64_t len)
     static const char zeros[65536];
     struct sink *k = opaque;
 
+    if (interrupted() < 0)
+        return -1;
     if (k->seekable) {
         if (lseek(k->fd, len, SEEK_CUR) < 0)
             return -1;

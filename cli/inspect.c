@@ -53,7 +53,7 @@ static ssize_t read_head(struct session *s, const char *path, char *buf, size_t 
 
     if (rpc_download(&s->cl, &a, &r, &x) < 0 && !(s->cl.err == ECANCELED && !s->cl.remote)) {
         if (s->cl.broken)
-            exit(call_failed(s));
+            ferry_exit(call_failed(s));
         return -1;
     }
     buf[b.len] = '\0';
@@ -148,7 +148,7 @@ static bool probe_root(struct session *s, struct os *os)
 
 static int mount_at(struct session *s, const ferry_device *d, const char *mp, bool ro)
 {
-    ferry_mount_args a = { d->name, (char *) mp, "", "", ro || !s->rw };
+    ferry_mount_args a = { d->name, (char *) mp, d->fstype, "", ro || !s->rw };
     ferry_void v;
     return rpc_mount(&s->cl, &a, &v, NULL);
 }
@@ -158,7 +158,7 @@ static void umount_root(struct session *s)
     ferry_path_args a = { "/" };
     ferry_void v;
     if (rpc_umount(&s->cl, &a, &v, NULL) < 0)
-        exit(call_failed(s));
+        ferry_exit(call_failed(s));
 }
 
 /* Every OS root among the devices, in device order. */
@@ -256,7 +256,7 @@ static void mount_fstab(struct session *s, ferry_devices_ret *r, const struct os
             warnx_("mount %s on %s (fstab)", name, ents[i].file);
         if (mount_at(s, d, ents[i].file, false) < 0) {
             if (s->cl.broken)
-                exit(call_failed(s));
+                ferry_exit(call_failed(s));
             fprintf(stderr, "ferry: mount %s on %s (from /etc/fstab): ", name, ents[i].file);
             put_name(stderr, s->cl.msg, true);
             fputc('\n', stderr);
@@ -280,7 +280,7 @@ int mount_os(struct session *s, ferry_devices_ret *r)
         if (s->verbose)
             warnx_("mount %s on / (%s root)", roots[0].device, roots[0].type);
         if (mount_at(s, d, "/", false) < 0)
-            exit(call_failed(s));
+            ferry_exit(call_failed(s));
         if (!strcmp(roots[0].type, "linux"))
             mount_fstab(s, r, &roots[0]);
         return 0;

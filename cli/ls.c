@@ -8,7 +8,7 @@
 
 #include "ferry.h"
 
-static char type_char(unsigned mode)
+char type_char(unsigned mode)
 {
     switch (mode & S_IFMT) {
     case S_IFDIR: return 'd';
@@ -21,7 +21,7 @@ static char type_char(unsigned mode)
     }
 }
 
-static const char *type_name(unsigned mode)
+const char *type_name(unsigned mode)
 {
     switch (mode & S_IFMT) {
     case S_IFDIR: return "directory";
@@ -35,7 +35,7 @@ static const char *type_name(unsigned mode)
     }
 }
 
-static void mode_string(unsigned mode, char out[11])
+void mode_string(unsigned mode, char out[11])
 {
     static const char rwx[] = "rwxrwxrwx";
 
@@ -52,7 +52,7 @@ static void mode_string(unsigned mode, char out[11])
 }
 
 /* 2026-11-21T19:40:09.123456789Z */
-static void put_time(FILE *f, const struct ferry_time *t)
+void put_time(FILE *f, const struct ferry_time *t)
 {
     struct tm tm;
     time_t sec = t->sec;

@@ -39,6 +39,8 @@ const char ferry_options_help[] =
     "      --memsize MB       guest memory (default 256; $FERRY_MEMSIZE)\n"
     "      --timeout S        give up on a call silent for S seconds (default 60)\n"
     "      --launch-timeout S give up on a boot after S seconds (default 30)\n"
+    "      --log FILE         append an audit record: versions, command, times, exit\n"
+    "                         status, each image's sha256 before and after\n"
     "      --test-root DIR    testing: serve DIR with a host ferryd, no VM\n"
     "  -V, --version          print versions\n"
     "  -h, --help             this help\n";
@@ -47,7 +49,7 @@ static void usage_exit(void)
 {
     fputs(global_usage, stderr);
     fputs(ferry_options_help, stderr);
-    exit(EXIT_USAGE);
+    ferry_exit(EXIT_USAGE);
 }
 
 static void add_mount(struct session *s, const char *spec)
@@ -86,7 +88,10 @@ struct timespec ferry_started;
 int main(int argc, char **argv)
 {
     clock_gettime(CLOCK_MONOTONIC, &ferry_started);
-    enum { O_FORMAT = 256, O_RO, O_RW, O_ACCEL, O_MEMSIZE, O_TIMEOUT, O_LAUNCH, O_TEST_ROOT };
+    int argc_all = argc;
+    char **argv_all = argv;
+    enum { O_FORMAT = 256, O_RO, O_RW, O_ACCEL, O_MEMSIZE, O_TIMEOUT, O_LAUNCH, O_TEST_ROOT,
+           O_LOG };
     static const struct option opts[] = {
         { "add", required_argument, 0, 'a' },
         { "format", required_argument, 0, O_FORMAT },
@@ -100,6 +105,7 @@ int main(int argc, char **argv)
         { "timeout", required_argument, 0, O_TIMEOUT },
         { "launch-timeout", required_argument, 0, O_LAUNCH },
         { "test-root", required_argument, 0, O_TEST_ROOT },
+        { "log", required_argument, 0, O_LOG },
         { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -137,6 +143,7 @@ int main(int argc, char **argv)
         case O_TIMEOUT: s.timeout_s = atoi(optarg); break;
         case O_LAUNCH: s.launch_timeout_s = atoi(optarg); break;
         case O_TEST_ROOT: s.test_root = optarg; break;
+        case O_LOG: s.log = optarg; break;
         case 'V': return cmd_version(&s, 1, (char *[]){ "version", NULL });
         case 'h':
             fputs(global_usage, stdout);
@@ -181,16 +188,26 @@ int main(int argc, char **argv)
     if ((cmd->flags & CMD_WRITES) && !s.rw)
         die(EXIT_USAGE, "%s writes to the image: add --rw to allow it", cmd->name);
     signal(SIGPIPE, SIG_IGN);
+    signals_install();
+    if (s.log)
+        audit_begin(&s, s.log, argc_all, argv_all);
     if (!(cmd->flags & CMD_NO_APPLIANCE))
         session_start(&s, cmd->flags);
     optind = 0;   /* commands parse their own options with getopt */
+    ferry_graceful = true;
     int status = cmd->run(&s, argc, argv);
     if (s.started && session_end(&s) < 0 && status == EXIT_OK)
         status = EXIT_FAILED;
+    if (ferry_interrupted) {
+        /* the appliance is down cleanly: now die of the signal */
+        cleanup_done();
+        signal(ferry_interrupted, SIG_DFL);
+        raise(ferry_interrupted);
+    }
     if (status == EXIT_PIPE) {
         /* end as a program killed by SIGPIPE would, silently */
         signal(SIGPIPE, SIG_DFL);
         raise(SIGPIPE);
     }
-    return status;
+    ferry_exit(status);
 }

@@ -77,7 +77,7 @@ static int do_mount(struct session *s, const char *device, const char *mountpoin
         warnx_("mount %s on %s%s", shown, mountpoint, s->rw ? "" : " (read-only)");
     if (rpc_mount(&s->cl, &a, &r, NULL) < 0) {
         if (s->cl.broken)
-            exit(call_failed(s));
+            ferry_exit(call_failed(s));
         fprintf(stderr, "ferry: mount %s on %s: ", shown, mountpoint);
         put_name(stderr, s->cl.msg, true);
         fputc('\n', stderr);
@@ -97,8 +97,8 @@ int mount_device(struct session *s, const char *label, const char *device,
     for (u_int i = 0; i < r.devices.devices_len; i++) {
         device_user_name(&r.devices.devices_val[i], name, sizeof name);
         if (!strcmp(name, device))
-            return do_mount(s, r.devices.devices_val[i].name, mountpoint, options, fstype,
-                            device);
+            return do_mount(s, r.devices.devices_val[i].name, mountpoint, options,
+                            fstype[0] ? fstype : r.devices.devices_val[i].fstype, device);
     }
     warnx_("%s: no such device (see 'ferry filesystems')", label);
     return -1;
@@ -111,14 +111,14 @@ void mount_filesystems(struct session *s)
     int found = -1, count = 0;
 
     if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
-        exit(call_failed(s));
+        ferry_exit(call_failed(s));
     sort_devices(&r);
     for (int m = 0; m < s->nmounts; m++) {
         const struct mount_req *q = &s->mounts[m];
         char label[FERRY_MAX_PATH + 8];
         snprintf(label, sizeof label, "-m %s", q->device);
         if (mount_device(s, label, q->device, q->mountpoint, q->options, q->fstype) < 0)
-            exit(EXIT_FAILED);
+            ferry_exit(EXIT_FAILED);
     }
     if (s->nmounts)
         return;
@@ -130,8 +130,8 @@ void mount_filesystems(struct session *s)
     if (count == 1) {
         ferry_device *d = &r.devices.devices_val[found];
         device_user_name(d, name, sizeof name);
-        if (do_mount(s, d->name, "/", "", "", name) < 0)
-            exit(EXIT_FAILED);
+        if (do_mount(s, d->name, "/", "", d->fstype, name) < 0)
+            ferry_exit(EXIT_FAILED);
         return;
     }
     if (count == 0)
@@ -155,5 +155,5 @@ void mount_filesystems(struct session *s)
         }
         fputs(")\n", stderr);
     }
-    exit(EXIT_FAILED);
+    ferry_exit(EXIT_FAILED);
 }

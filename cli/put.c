@@ -23,11 +23,15 @@ ssize_t source_read(void *opaque, void *buf, size_t len, uint64_t *hole)
     struct source *src = opaque;
     size_t got = 0;
 
+    if (ferry_interrupted) {
+        errno = EINTR;   /* cancel the upload: the old file stays */
+        return -1;
+    }
     if (!src->seekable) {
         /* fill the chunk: a pipe hands over a little at a time */
         while (got < len) {
             ssize_t n = read(src->fd, (char *) buf + got, len - got);
-            if (n < 0 && errno == EINTR)
+            if (n < 0 && errno == EINTR && !ferry_interrupted)
                 continue;
             if (n < 0)
                 return -1;

@@ -20,7 +20,7 @@ static int launch(struct session *s, int launch_ms, bool *timed_out)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         die(EXIT_FAILED, "socketpair: %s", strerror(errno));
     if ((s->test_root ? launch_test_daemon(s, sv[1]) : launch_qemu(s, sv[1])) < 0)
-        exit(EXIT_FAILED);
+        ferry_exit(EXIT_FAILED);
     close(sv[1]);
     memset(&s->cl, 0, sizeof s->cl);
     s->cl.call_timeout_ms = s->timeout_s * 1000;
@@ -73,7 +73,7 @@ void session_start(struct session *s, int flags)
     if (r < 0) {
         warnx_("%s", s->cl.msg);
         launch_console_tail(s);
-        exit(EXIT_FAILED);
+        ferry_exit(EXIT_FAILED);
     }
     s->started = true;
     if (s->verbose)

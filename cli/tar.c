@@ -12,6 +12,10 @@
 
 static int tar_sink_data(void *opaque, const void *buf, size_t len)
 {
+    if (ferry_interrupted) {
+        errno = EINTR;
+        return -1;
+    }
     return write_all(*(int *) opaque, buf, len, -1);
 }
 

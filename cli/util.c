@@ -21,7 +21,7 @@ void die(int status, const char *fmt, ...)
     cleanup_done();
     if (child_pid > 0)
         kill(child_pid, SIGKILL);
-    exit(status);
+    ferry_exit(status);
 }
 
 void warnx_(const char *fmt, ...)
@@ -67,7 +67,7 @@ int call_failed(struct session *s)
         cleanup_done();
         if (child_pid > 0)
             kill(child_pid, SIGKILL);
-        exit(EXIT_FAILED);
+        ferry_exit(EXIT_FAILED);
     }
     return EXIT_FAILED;
 }
@@ -183,11 +183,20 @@ void put_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* ---- a local file that is only kept when complete ---- */
+/* ---- signals, and a local file that is only kept when complete ---- */
 static char *partial;
+volatile sig_atomic_t ferry_interrupted;
+bool ferry_graceful;
 
+/* The first SIGINT or SIGTERM while a command runs is noted: transfers see
+ * it and cancel, and the appliance shuts down cleanly before ferry dies of
+ * the signal (main). Before that, or at the second signal: at once. */
 static void on_signal(int sig)
 {
+    if (ferry_graceful && !ferry_interrupted) {
+        ferry_interrupted = sig;
+        return;
+    }
     if (partial)
         unlink(partial);
     if (child_pid > 0)
@@ -196,19 +205,18 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+void signals_install(void)
+{
+    struct sigaction sa = { .sa_handler = on_signal };   /* no SA_RESTART */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 void cleanup_register(const char *path)
 {
-    static bool installed;
-
     free(partial);
     partial = xstrdup(path);
-    if (!installed) {
-        struct sigaction sa = { .sa_handler = on_signal };
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        installed = true;
-    }
 }
 
 void cleanup_done(void)

@@ -76,6 +76,7 @@ int do_checksum(struct call *c, ferry_checksum_args *a, ferry_checksum_ret *r)
         if (n < 0)
             return call_fail_errno(c, errno, "%s", a->path);
         dg->update(&ctx, buf, n);
+        call_keepalive(c);
     }
     dg->final(sum, &ctx);
     r->hex = malloc(dg->len * 2 + 1);

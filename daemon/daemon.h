@@ -59,7 +59,10 @@ int open_parent(struct call *c, const char *path, char *buf, size_t bufsz, const
 int stat_path(struct call *c, const char *path, bool follow, struct ferry_stat *st);
 int statx_at(int dirfd, const char *name, int flags, struct ferry_stat *st);
 
-/* transfer.c: chunk streams. */
+/* transfer.c: chunk streams. call_keepalive sends an empty progress event
+ * at most once a second, so that a long piece of work is not taken for a
+ * silent daemon by the client's inactivity timeout. */
+void call_keepalive(struct call *c);
 int send_fd(struct call *c, int fd, bool seekable, uint64_t total, bool progress, uint64_t *sent);
 int send_data(struct call *c, const void *data, size_t len);
 int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received);

@@ -147,10 +147,10 @@ static bool disks_readonly(void)
     return ro[0] != '0';
 }
 
-/* Find volume groups and activate their LVs, once. On read-only disks the
+/* Activate the LVs of the volume groups, once; true when it ran. On read-only disks the
  * LVs are activated read-only (a read-write device-mapper table cannot sit
  * on a read-only disk), and metadata is never written. */
-static void activate_lvm(struct call *c)
+static bool activate_lvm(struct call *c)
 {
     static bool done;
     char *rw[] = { "lvm", "vgchange", "-ay", "--sysinit", "--ignoremonitoring", NULL };
@@ -160,25 +160,20 @@ static void activate_lvm(struct call *c)
     struct call scratch = *c;   /* no volume groups is not a failure */
 
     if (done)
-        return;
+        return false;
     done = true;
     if (helper_start(&scratch, &h, disks_readonly() ? ro : rw, -1, -1, -1) == 0)
         helper_finish(&scratch, &h, "lvm");
+    return true;
 }
 
-int do_list_devices(struct call *c, ferry_void *a, ferry_devices_ret *r)
+/* Block devices as sysfs has them now, with what blkid finds on them. */
+static int scan(struct call *c, ferry_devices_ret *r)
 {
-    (void) a;
     DIR *dir;
     struct dirent *de;
     char sysdir[300], name[400], val[256];
 
-    if (!d.appliance)
-        return call_fail(c, ENOTSUP, "list-devices: only inside the appliance");
-    activate_lvm(c);
-    r->devices.devices_val = calloc(FERRY_MAX_DEVICES, sizeof(ferry_device));
-    if (!r->devices.devices_val)
-        return call_fail(c, ENOMEM, "out of memory");
     dir = opendir("/sys/block");
     if (!dir)
         return call_fail_errno(c, errno, "/sys/block");
@@ -200,4 +195,33 @@ int do_list_devices(struct call *c, ferry_void *a, ferry_devices_ret *r)
     }
     closedir(dir);
     return run_blkid(c, r->devices.devices_val, r->devices.devices_len);
+}
+
+static bool has_lvm(const ferry_devices_ret *r)
+{
+    for (u_int i = 0; i < r->devices.devices_len; i++)
+        if (!strcmp(r->devices.devices_val[i].fstype, "LVM2_member"))
+            return true;
+    return false;
+}
+
+int do_list_devices(struct call *c, ferry_void *a, ferry_devices_ret *r)
+{
+    (void) a;
+
+    if (!d.appliance)
+        return call_fail(c, ENOTSUP, "list-devices: only inside the appliance");
+    r->devices.devices_val = calloc(FERRY_MAX_DEVICES, sizeof(ferry_device));
+    if (!r->devices.devices_val)
+        return call_fail(c, ENOMEM, "out of memory");
+    if (scan(c, r) < 0)
+        return -1;
+    /* lvm costs a second under TCG: only when there is a volume group */
+    if (!has_lvm(r) || !activate_lvm(c))
+        return 0;
+    xdr_free((xdrproc_t) xdr_ferry_devices_ret, (char *) r);
+    r->devices.devices_val = calloc(FERRY_MAX_DEVICES, sizeof(ferry_device));
+    if (!r->devices.devices_val)
+        return call_fail(c, ENOMEM, "out of memory");
+    return scan(c, r);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -54,9 +55,15 @@ int helper_finish(struct call *c, struct helper *h, const char *what)
     ssize_t n;
     off_t size;
 
-    while (waitpid(h->pid, &status, 0) < 0)
-        if (errno != EINTR)
+    for (;;) {
+        pid_t r = waitpid(h->pid, &status, WNOHANG);
+        if (r == h->pid)
+            break;
+        if (r < 0 && errno != EINTR)
             return call_fail_errno(c, errno, "waitpid");
+        call_keepalive(c);   /* tar may work for minutes */
+        nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000000 }, NULL);
+    }
     h->pid = 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         close(h->errfd);

@@ -99,6 +99,23 @@ static void progress(struct call *c, struct progress *p, uint64_t pos)
         c->dead = true;
 }
 
+void call_keepalive(struct call *c)
+{
+    static int64_t last;
+    int64_t t = now_ms();
+
+    if (t - last < 1000)
+        return;
+    last = t;
+    struct ferry_header h = {
+        .prog = FERRY_PROGRAM_ID, .vers = FERRY_PROTOCOL_VERSION,
+        .proc = FERRY_EVENT_PROGRESS, .type = FERRY_EVENT, .serial = c->serial,
+    };
+    struct ferry_progress ev = { 0, 0 };
+    if (wire_send(&d.w, &h, (xdrproc_t) xdr_ferry_progress, &ev, NULL, 0) < 0)
+        c->dead = true;
+}
+
 int send_data(struct call *c, const void *data, size_t len)
 {
     return chunk(c, FERRY_CHUNK_DATA, 0, data, len);

@@ -32,6 +32,7 @@ part protocol env FERRYD=build/ferryd build/tests/protocol
 part cli tests/cli.sh
 part fuzz-replay tests/fuzz/replay.sh
 part appliance tests/appliance.sh
+part forensic tests/forensic.sh
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]
