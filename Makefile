@@ -92,12 +92,16 @@ tests: $(B)/tests/protocol
 # fuzz harnesses built as plain programs that replay the corpus (no clang)
 FUZZ_DAEMON_OBJ = $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJ))
 $(B)/tests/make-seeds: $(B)/obj/tests/fuzz/make-seeds.o $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 $(B)/tests/replay-daemon: $(B)/obj/tests/fuzz/fuzz-daemon.o $(B)/obj/tests/fuzz/driver.o $(FUZZ_DAEMON_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a
 $(B)/tests/replay-client: $(B)/obj/tests/fuzz/fuzz-client.o $(B)/obj/tests/fuzz/driver.o $(B)/obj/cli/client.o $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 tests: $(B)/tests/make-seeds $(B)/tests/replay-daemon $(B)/tests/replay-client
 $(B)/tests/hostile-daemon: $(B)/obj/tests/hostile-daemon.o $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 tests: $(B)/tests/hostile-daemon

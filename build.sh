@@ -6,6 +6,7 @@
 #   ./build.sh test         build and run every test; the last line is "N passed, N failed"
 #   ./build.sh fuzz [SECS]  run each libFuzzer harness for SECS seconds (default 600)
 #   ./build.sh bench        benchmarks, side by side with guestfish when it is installed
+#   ./build.sh container    build the Dockerfile with podman and test the image (slow)
 #   ./build.sh clean        remove build/
 #
 # Run as root on Debian, it installs the Debian packages it needs; otherwise
@@ -95,6 +96,12 @@ bench)
     # shellcheck disable=SC2086
     need $PKGS_TEST
     bench/run.sh
+    ;;
+container)
+    build
+    # shellcheck disable=SC2086
+    need $PKGS_TEST podman debootstrap
+    tests/container.sh
     ;;
 clean)
     rm -rf build
