@@ -56,12 +56,13 @@ struct session {
 #define CMD_NO_MOUNT 4          /* works on devices, mounts nothing */
 
 #define FERRY_COMMANDS(C)                                                           \
-    C(ls, "ls", "[-l] [-a] [-R] [--time] [--json] [PATH]",                          \
+    C(ls, "ls", "[-l] [-a] [-R] [--time] [--checksum[=ALG]] [--json] [PATH...]",     \
       "list a directory (default /)", 0,                                            \
       "  -l          long format: mode, links, owner, size, mtime\n"                \
       "  -a          include entries starting with a dot\n"                         \
       "  -R          recurse into subdirectories\n"                                 \
       "      --time  all four times with nanoseconds\n"                             \
+      "      --checksum[=ALG]  a digest of each file (md5 sha1 sha256 sha512; sha256)\n" \
       "      --json  one JSON object per line per entry\n")                        \
     C(stat, "stat", "PATH...", "show all metadata of paths, times in nanoseconds", 0, "")  \
     C(cat, "cat", "PATH...", "write files to standard output", 0, "")              \

@@ -76,9 +76,30 @@ static void put_short_time(FILE *f, const struct ferry_time *t)
 
 struct ls_opts {
     bool longfmt, all, recursive, times, json;
+    int checksum;            /* -1 none, else a ferry_checksum_alg */
+    struct session *s;
+    const char *dir;         /* the listed directory, for --checksum */
 };
 
-static void put_json_entry(const char *name, const struct ferry_stat *st, const char *link)
+/* --checksum: the digest of a regular file in the listing, or "" */
+static void entry_checksum(const struct ls_opts *o, const char *name, const struct ferry_stat *st,
+                           char *out, size_t size)
+{
+    out[0] = '\0';
+    if (o->checksum < 0 || !S_ISREG(st->mode))
+        return;
+    char *path = join_path(o->dir, name);
+    ferry_checksum_args a = { .alg = o->checksum, .path = path };
+    CLEANUP_XDR(ferry_checksum_ret) r = { 0 };
+    if (rpc_checksum(&o->s->cl, &a, &r, NULL) == 0)
+        snprintf(out, size, "%s", r.hex);
+    else
+        call_failed(o->s);
+    free(path);
+}
+
+static void put_json_entry(const char *name, const struct ferry_stat *st, const char *link,
+                           const char *sum)
 {
     printf("{\"name\":");
     put_json_string(stdout, name);
@@ -105,6 +126,8 @@ static void put_json_entry(const char *name, const struct ferry_stat *st, const 
         printf(",\"link\":");
         put_json_string(stdout, link);
     }
+    if (sum[0])
+        printf(",\"checksum\":\"%s\"", sum);
     printf(",\"btime\":");
     if (st->has_btime) {
         printf("\"");
@@ -119,12 +142,16 @@ static void put_json_entry(const char *name, const struct ferry_stat *st, const 
 static void put_entry(const struct ls_opts *o, const char *name, const struct ferry_stat *st,
                       const char *link)
 {
-    char mode[11];
+    char mode[11], sum[129];
 
+    entry_checksum(o, name, st, sum, sizeof sum);
     if (o->json) {
-        put_json_entry(name, st, link);
+        put_json_entry(name, st, link, sum);
         return;
     }
+    if (o->checksum >= 0)
+        printf("%-*s  ", o->checksum == FERRY_MD5 ? 32 : o->checksum == FERRY_SHA1 ? 40
+                         : o->checksum == FERRY_SHA256 ? 64 : 128, sum[0] ? sum : "-");
     if (o->longfmt) {
         mode_string(st->mode, mode);
         printf("%s %3u %5u %5u %10llu ", mode, st->nlink, st->uid, st->gid,
@@ -181,7 +208,7 @@ static int on_batch(void *opaque, const void *buf, size_t len)
         ferry_dirent *e = &b.entries.entries_val[i];
         if (!l->o->all && hidden(e->name))
             continue;
-        if (l->o->recursive) {
+        if (l->o->recursive && l->o->checksum < 0) {
             put_entry(l->o, e->name, &e->st, e->link);
             continue;
         }
@@ -212,10 +239,13 @@ static int by_name(const void *a, const void *b)
 }
 
 /* List one directory. */
-static int list_one(struct session *s, const struct ls_opts *o, const char *path)
+static int list_one(struct session *s, struct ls_opts *o, const char *path)
 {
     ferry_list_args a = { .path = (char *) path, .recursive = o->recursive };
     struct listing l = { .o = o };
+
+    o->s = s;
+    o->dir = path;
     struct xfer x = { .data = on_batch, .hole = no_holes, .opaque = &l };
     ferry_void r;
     int status = EXIT_OK;
@@ -238,9 +268,11 @@ int cmd_ls(struct session *s, int argc, char **argv)
     static const struct option opts[] = {
         { "time", no_argument, 0, 't' },
         { "json", no_argument, 0, 'j' },
+        { "checksum", optional_argument, 0, 'c' },
         { 0, 0, 0, 0 },
     };
-    struct ls_opts o = { 0 };
+    static const char *const algs[] = { "md5", "sha1", "sha256", "sha512", NULL };
+    struct ls_opts o = { .checksum = -1 };
     int c;
 
     while ((c = getopt_long(argc, argv, "laR", opts, NULL)) != -1) {
@@ -250,6 +282,15 @@ int cmd_ls(struct session *s, int argc, char **argv)
         case 'R': o.recursive = true; break;
         case 't': o.times = true; break;
         case 'j': o.json = true; break;
+        case 'c':
+            for (o.checksum = 0; algs[o.checksum] && optarg && strcmp(algs[o.checksum], optarg);
+                 o.checksum++)
+                ;
+            if (!optarg)
+                o.checksum = FERRY_SHA256;
+            else if (!algs[o.checksum])
+                die(EXIT_USAGE, "ls: --checksum takes md5, sha1, sha256 or sha512");
+            break;
         default: return EXIT_USAGE;
         }
     }

@@ -219,7 +219,9 @@ int do_list_devices(struct call *c, ferry_void *a, ferry_devices_ret *r)
     /* lvm costs a second under TCG: only when there is a volume group */
     if (!has_lvm(r) || !activate_lvm(c))
         return 0;
+    /* xdr_free leaves the count: start the list again from nothing */
     xdr_free((xdrproc_t) xdr_ferry_devices_ret, (char *) r);
+    memset(r, 0, sizeof *r);
     r->devices.devices_val = calloc(FERRY_MAX_DEVICES, sizeof(ferry_device));
     if (!r->devices.devices_val)
         return call_fail(c, ENOMEM, "out of memory");

@@ -34,6 +34,8 @@ for fmt in qcow2 vmdk vdi vhdx vpc; do
     expect "same_listing_from_$fmt" "$("$FERRY" ls "$img/ext4.img" -R /data)" \
         "$("$FERRY" ls "$img/ext4.$fmt" -R /data)"
 done
+expect ls_checksum_column "$(echo "small file" | md5sum | cut -d' ' -f1)  small.txt" \
+    "$("$FERRY" ls "$img/ext4.img" --checksum=md5 /data | grep small.txt)"
 expect forced_format_is_used "small file" \
     "$("$FERRY" --format qcow2 -a "$img/ext4.qcow2" cat /data/small.txt)"
 
@@ -181,6 +183,14 @@ expect no_microvm_falls_back_to_q35 "deeper" \
 out=$("$FERRY" -v ping "$img/ext4.img" 2>&1)
 case $out in *"ferry: qemu: "*"-sandbox on"*"Linux version 6.1"*) pass verbose_shows_qemu_and_console ;;
     *) fail verbose_shows_qemu_and_console "$(echo "$out" | head -3)" ;; esac
+# qemu confined: seccomp with every deny option, no default devices, no network
+qline=$(echo "$out" | grep '^ferry: qemu: ')
+case $qline in
+*" -nodefaults "*" -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "*)
+    case $qline in *-netdev*|*" -nic "*|*" -net "*) fail qemu_is_confined "a network device: $qline" ;;
+        *) pass qemu_is_confined ;; esac ;;
+*) fail qemu_is_confined "$qline" ;;
+esac
 
 # ---- ferry killed: qemu goes with it, and no file is left behind
 marker=$tmp/kill-marker.img
