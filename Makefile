@@ -48,7 +48,8 @@ $(GEN)/procs.h: proto/ferry.x proto/gen-procs.sh
 $(B)/sysinc/.stamp: Makefile
 	@mkdir -p $(B)/sysinc
 	ln -sf /usr/include/md5.h /usr/include/sha1.h /usr/include/sha2.h \
-	       /usr/include/zstd.h /usr/include/zstd_errors.h $(B)/sysinc/
+	       /usr/include/zstd.h /usr/include/zstd_errors.h /usr/include/zlib.h \
+	       /usr/include/zconf.h /usr/include/lzma.h /usr/include/lzma $(B)/sysinc/
 	@touch $@
 
 HEADERS = $(wildcard tests/*.h) $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp \
@@ -74,7 +75,8 @@ $(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
 	      -DKERNEL_VERSION='"$(APPL)/kernel-version"' -o $@ $<
 
 $(B)/ferry: $(CLI_OBJ) $(EMBED_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libmd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libmd.a \
+	      $(LIBDIR)/libz.a $(LIBDIR)/liblzma.a
 
 clean:
 	rm -rf $(B)

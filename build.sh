@@ -18,6 +18,7 @@ cd "$(dirname "$0")"
 # ---- packages
 # to build ferry and its appliance
 PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev
+            zlib1g-dev liblzma-dev
             linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
             tar util-linux lvm2 file"
 # to run it

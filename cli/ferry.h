@@ -94,7 +94,9 @@ struct session {
     C(checksum, "checksum", "[--alg md5|sha1|sha256|sha512] PATH...",              \
       "print digests of files as sha256sum does", 0,                                \
       "      --alg A default sha256\n")                                             \
-    C(tar_out, "tar-out", "REMOTEDIR [FILE|-]", "write a tar archive of a directory", 0, "") \
+    C(tar_out, "tar-out", "REMOTEDIR [FILE|-] [--compress zstd|gzip|xz]",            \
+      "write a tar archive of a directory", 0,                                      \
+      "      --compress C  zstd, gzip or xz (default: from FILE's ending, e.g. .tar.zst)\n") \
     C(tar_in, "tar-in", "FILE|- REMOTEDIR", "extract a tar archive into a directory", \
       CMD_WRITES, "")                                                               \
     C(inspect, "inspect", "[--json]",                                              \

@@ -3,6 +3,7 @@
  * only carried. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +17,7 @@ static int tar_sink_data(void *opaque, const void *buf, size_t len)
         errno = EINTR;
         return -1;
     }
-    return write_all(*(int *) opaque, buf, len, -1);
+    return compressor_write(opaque, buf, len);
 }
 
 static int tar_sink_hole(void *opaque, uint64_t len)
@@ -29,19 +30,38 @@ static int tar_sink_hole(void *opaque, uint64_t len)
 
 int cmd_tar_out(struct session *s, int argc, char **argv)
 {
-    const char *out = argc > 2 ? argv[2] : "-";
+    static const struct option opts[] = { { "compress", required_argument, 0, 'z' }, { 0, 0, 0, 0 } };
+    static struct compressor z;
+    const char *out, *kind = NULL;
     char *tmp = NULL;
-    int fd = 1, r;
+    int fd = 1, r, c;
     ferry_tar_args a;
     ferry_void v;
-    struct xfer x = { .data = tar_sink_data, .hole = tar_sink_hole, .opaque = &fd };
+    struct xfer x = { .data = tar_sink_data, .hole = tar_sink_hole, .opaque = &z };
 
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'z')
+            return EXIT_USAGE;
+        kind = optarg;
+    }
+    argc -= optind - 1;
+    argv += optind - 1;
     if (argc < 2 || argc > 3)
-        die(EXIT_USAGE, "usage: ferry tar-out REMOTEDIR [FILE|-]");
+        die(EXIT_USAGE, "usage: ferry tar-out REMOTEDIR [FILE|-] [--compress zstd|gzip|xz]");
     a.path = argv[1];
+    out = argc > 2 ? argv[2] : "-";
+    if (!kind)
+        kind = compression_for(out);   /* from .tar.zst, .tgz, .tar.xz... */
     if (strcmp(out, "-") != 0 && (fd = open_aside(out, &tmp)) < 0)
         return EXIT_FAILED;
+    if (compressor_init(&z, kind, fd) < 0)
+        die(EXIT_USAGE, "tar-out: --compress takes zstd, gzip or xz");
     r = rpc_tar_out(&s->cl, &a, &v, &x);
+    if (r == 0 && compressor_finish(&z) < 0) {
+        warnx_("tar-out: %s: %s", out, strerror(errno));
+        r = -1;
+    }
+    compressor_free(&z);
     if (r == 0 && tmp && (fchmod(fd, 0644 & ~current_umask()) < 0 || close(fd) < 0 ||
                           rename(tmp, out) < 0)) {
         warnx_("tar-out: %s: %s", out, strerror(errno));

@@ -35,6 +35,25 @@ struct progress_bar {
 void progress_begin(struct session *s, struct progress_bar *p);
 void progress_end(struct session *s, struct progress_bar *p);
 
+/* compress.c: a stream compressed on its way to fd (tar-out --compress) */
+#include <lzma.h>
+#include <zlib.h>
+#include <zstd.h>
+enum compress_kind { COMPRESS_NONE, COMPRESS_ZSTD, COMPRESS_GZIP, COMPRESS_XZ };
+struct compressor {
+    enum compress_kind kind;
+    int fd;
+    ZSTD_CCtx *zstd;
+    z_stream gz;
+    lzma_stream xz;
+    unsigned char out[1 << 16];
+};
+int compressor_init(struct compressor *c, const char *kind, int fd);   /* none zstd gzip xz */
+int compressor_write(struct compressor *c, const void *buf, size_t len);
+int compressor_finish(struct compressor *c);
+void compressor_free(struct compressor *c);
+const char *compression_for(const char *file);   /* from .tar.zst, .tgz... or NULL */
+
 /* Create PATH.ferry-partial-XXXXXX, registered for removal on failure. */
 int open_aside(const char *path, char **tmp);
 mode_t current_umask(void);

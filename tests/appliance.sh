@@ -36,6 +36,13 @@ for fmt in qcow2 vmdk vdi vhdx vpc; do
 done
 expect ls_checksum_column "$(echo "small file" | md5sum | cut -d' ' -f1)  small.txt" \
     "$("$FERRY" ls "$img/ext4.img" --checksum=md5 /data | grep small.txt)"
+want=$("$FERRY" tar-out "$img/ext4.img" /data - | tar -tf - | sort | tr '\n' ' ')
+for z in zstd:zstd gzip:gzip xz:xz; do
+    expect "tar_out_compress_${z%%:*}" "$want" \
+        "$("$FERRY" tar-out "$img/ext4.img" /data - --compress "${z%%:*}" | ${z##*:} -dc | tar -tf - | sort | tr '\n' ' ')"
+done
+"$FERRY" tar-out "$img/ext4.img" /data "$tmp/d.tar.zst" &&
+    expect tar_out_compression_from_file_name "$want" "$(zstd -dc "$tmp/d.tar.zst" | tar -tf - | sort | tr '\n' ' ')"
 expect forced_format_is_used "small file" \
     "$("$FERRY" --format qcow2 -a "$img/ext4.qcow2" cat /data/small.txt)"
 
