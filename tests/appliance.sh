@@ -75,6 +75,9 @@ expect inspect_describes_the_os \
     "$("$FERRY" inspect "$img/os.img" | awk '$1 != "product" {printf "%s%s=%s", sep, $1, $2; sep=" "}')"
 expect inspect_json '{"root":"/dev/sda1","type":"linux","distribution":"ferrytest","version":"1.0","product":"Ferry Test Linux 1.0","hostname":"ferryhost","arch":"x86_64"}' \
     "$("$FERRY" inspect "$img/os.img" --json)"
+expect inspect_finds_windows "root=/dev/sda2 type=windows" \
+    "$("$FERRY" inspect "$img/windows.img" | awk '$1 == "root" || $1 == "type" {printf "%s%s=%s", sep, $1, $2; sep=" "}')"
+expect windows_system_volume_mounted "public" "$("$FERRY" cat "$img/windows.img" /Users/Public/readme.txt)"
 err=$("$FERRY" inspect "$img/gpt.img" 2>&1); status=$?
 expect inspect_without_os "1 ferry: inspect: no operating system found" "$status $err"
 expect ls_several_paths "/boot/efi: EFI /srv: index.txt lost+found" \

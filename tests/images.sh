@@ -110,6 +110,22 @@ losetup -d "$loop"
 truncate -s 64M "$dir/fs-udf.img" && quiet mkudffs --media-type=hd "$dir/fs-udf.img" && fill "$dir/fs-udf.img"
 quiet xorriso -as mkisofs -quiet -R -J -o "$dir/fs-iso9660.img" "$data"
 quiet mksquashfs "$data" "$dir/fs-squashfs.img" -comp zstd -quiet -noappend -all-root
+# a Windows-like disk: MBR, "System Reserved" and a system volume holding
+# /Windows/System32, both NTFS (filled on the host by ntfs-3g)
+truncate -s 100M "$dir/windows.img"
+printf 'start=2048, size=40960, type=7\nstart=43008, size=159744, type=7\n' | quiet sfdisk -q "$dir/windows.img"
+for p in 1:2048:40960:Reserved 2:43008:159744:Windows; do
+    IFS=: read -r n start size label <<< "$p"
+    loop=$(losetup -f --show -o $((start * 512)) --sizelimit $((size * 512)) "$dir/windows.img")
+    quiet mkntfs -q -F -f -L "$label" "$loop"
+    if [ "$n" = 2 ]; then
+        mkdir -p "$work/win" && mount -t ntfs-3g "$loop" "$work/win" &&
+            mkdir -p "$work/win/Windows/System32/config" "$work/win/Users/Public" &&
+            echo "public" > "$work/win/Users/Public/readme.txt" && umount "$work/win"
+    fi
+    losetup -d "$loop"
+done
+
 # ext4 in the first partition of an MBR disk
 truncate -s 80M "$dir/mbr.img"
 echo 'start=2048, size=100000, type=83' | quiet sfdisk -q "$dir/mbr.img"
