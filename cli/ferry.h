@@ -35,6 +35,7 @@ struct session {
     struct mount_req mounts[MAX_MOUNTS];
     int nmounts;
     bool rw, verbose, trace;
+    bool backing;               /* open the backing files of qcow2 and the like */
     const char *accel;          /* auto, kvm, tcg */
     const char *machine;        /* microvm, or q35 when qemu lacks it */
     unsigned memsize_mb;

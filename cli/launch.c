@@ -207,6 +207,13 @@ void launch_console_tail(struct session *s)
     }
 }
 
+/* Formats that can name a backing file: opened only with --backing. */
+static bool has_backing_option(const char *format)
+{
+    return !strcmp(format, "qcow2") || !strcmp(format, "qcow") || !strcmp(format, "qed") ||
+           !strcmp(format, "vmdk");
+}
+
 bool launch_would_use_kvm(void)
 {
     return kvm_usable();
@@ -330,9 +337,7 @@ int launch_qemu(struct session *s, int fd)
         arg(&a, "{\"driver\":\"%s\",\"node-name\":\"disk%d\",\"read-only\":%s,%s"
                 "\"file\":{\"driver\":\"%s\",\"filename\":%s,\"locking\":\"%s\"}}",
             im->format, i, s->rw ? "false" : "true",
-            strcmp(im->format, "raw") && strcmp(im->format, "vpc") && strcmp(im->format, "vdi") &&
-                strcmp(im->format, "vhdx") && strcmp(im->format, "parallels") && strcmp(im->format, "dmg")
-                ? "\"backing\":null," : "",
+            !s->backing && has_backing_option(im->format) ? "\"backing\":null," : "",
             access(im->path, F_OK) == 0 && is_block(im->path) ? "host_device" : "file", quoted,
             s->rw ? "auto" : "off");
         arg(&a, "-device");

@@ -30,6 +30,8 @@ static const char global_usage[] =
 const char ferry_options_help[] =
     "  -a, --add IMAGE        a disk image (repeatable: /dev/sda, /dev/sdb, ...)\n"
     "      --format FMT       format of the following -a (default: detected)\n"
+    "      --backing          also open the backing files a qcow2 (etc.) names; by\n"
+    "                         default ferry opens only the files given to it\n"
     "  -m, --mount DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]]  mount explicitly (repeatable)\n"
     "      --ro               read-only (the default)\n"
     "      --rw               allow writes\n"
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
     int argc_all = argc;
     char **argv_all = argv;
     enum { O_FORMAT = 256, O_RO, O_RW, O_ACCEL, O_MEMSIZE, O_TIMEOUT, O_LAUNCH, O_TEST_ROOT,
-           O_LOG };
+           O_LOG, O_BACKING };
     static const struct option opts[] = {
         { "add", required_argument, 0, 'a' },
         { "format", required_argument, 0, O_FORMAT },
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
         { "launch-timeout", required_argument, 0, O_LAUNCH },
         { "test-root", required_argument, 0, O_TEST_ROOT },
         { "log", required_argument, 0, O_LOG },
+        { "backing", no_argument, 0, O_BACKING },
         { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -144,6 +147,7 @@ int main(int argc, char **argv)
         case O_LAUNCH: s.launch_timeout_s = atoi(optarg); break;
         case O_TEST_ROOT: s.test_root = optarg; break;
         case O_LOG: s.log = optarg; break;
+        case O_BACKING: s.backing = true; break;
         case 'V': return cmd_version(&s, 1, (char *[]){ "version", NULL });
         case 'h':
             fputs(global_usage, stdout);

@@ -43,6 +43,10 @@ for z in zstd:zstd gzip:gzip xz:xz; do
 done
 "$FERRY" tar-out "$img/ext4.img" /data "$tmp/d.tar.zst" &&
     expect tar_out_compression_from_file_name "$want" "$(zstd -dc "$tmp/d.tar.zst" | tar -tf - | sort | tr '\n' ' ')"
+err=$("$FERRY" cat "$img/overlay.qcow2" /data/small.txt 2>&1)
+expect backing_file_not_opened_unasked "ferry: cat: no filesystem found on the image" "$err"
+expect backing_file_opened_with_backing "small file" \
+    "$("$FERRY" --backing cat "$img/overlay.qcow2" /data/small.txt)"
 expect forced_format_is_used "small file" \
     "$("$FERRY" --format qcow2 -a "$img/ext4.qcow2" cat /data/small.txt)"
 

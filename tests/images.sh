@@ -36,6 +36,8 @@ quiet mkfs.ext4 -q -F -L rootfs -d "$root" "$dir/ext4.img"
 for fmt in qcow2 vmdk vdi vhdx vpc; do
     quiet qemu-img convert -O "$fmt" "$dir/ext4.img" "$dir/ext4.$fmt"
 done
+# an empty qcow2 overlay whose backing file is ext4.img
+(cd "$dir" && quiet qemu-img create -q -f qcow2 -b ext4.img -F raw overlay.qcow2)
 
 # ---- GPT: ext4 root, FAT EFI partition
 truncate -s 100M "$dir/gpt.img"
