@@ -29,15 +29,17 @@ else
 fi
 
 # podman run does not work here (cgroups): run the image's ferry in a
-# chroot of its root, as 'docker run' would, with /dev and /proc
+# chroot of a container's root (writable, unlike an image mount), as
+# 'docker run -v' would, with /dev and /proc
 tests/images.sh build/test-images
-dir=$(podman image mount localhost/ferry:test)
-mkdir -p "$dir/work" && cp build/test-images/ext4.qcow2 "$dir/work/disk.qcow2"
-mount --bind /dev "$dir/dev" && mount -t proc proc "$dir/proc"
+ctr=$(podman create localhost/ferry:test)
+dir=$(podman mount "$ctr")
+mkdir -p "$dir/work" && cp build/test-images/ext4.qcow2 "$dir/work/disk.qcow2" &&
+    mount --bind /dev "$dir/dev" && mount -t proc proc "$dir/proc"
 out=$(chroot "$dir" /usr/local/bin/ferry -a /work/disk.qcow2 ls /data 2>&1)
 umount "$dir/proc" "$dir/dev"
-rm -rf "${dir:?}/work"
-podman image unmount localhost/ferry:test >/dev/null
+podman umount "$ctr" >/dev/null
+podman rm "$ctr" >/dev/null
 expect container_ferry_lists_an_image "link random.bin small.txt sparse.bin sub" "$(echo $out)"
 size=$(podman image inspect localhost/ferry:test --format '{{.Size}}')
 echo "image size: $((size / 1000000)) MB"
