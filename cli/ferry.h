@@ -214,6 +214,7 @@ char type_char(unsigned mode);                     /* d, l, -, c, b, p, s */
 const char *type_name(unsigned mode);              /* directory, symlink, file... */
 void mode_string(unsigned mode, char out[11]);     /* drwxr-xr-x */
 void put_time(FILE *f, const struct ferry_time *t);/* 2026-11-21T19:40:09.123456789Z */
+void put_json_times(FILE *f, const struct ferry_stat *st);   /* ,"atime":... "btime":... */
 
 /* Signals: the first SIGINT/SIGTERM/SIGHUP during a command sets
  * ferry_interrupted (when ferry_graceful); transfers then cancel. */

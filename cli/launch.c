@@ -26,12 +26,21 @@ static bool is_block(const char *path)
     return stat(path, &st) == 0 && S_ISBLK(st.st_mode);
 }
 
-/* In the child: die with ferry, whatever kills it. */
-static void die_with_parent(pid_t parent)
+/* Fork the other end into child_pid. The child dies with ferry, whatever
+ * kills it (no orphaned qemu). Returns fork's value. */
+static pid_t fork_child(void)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(1);
+    pid_t parent = getpid();
+
+    child_pid = fork();
+    if (child_pid < 0)
+        warnx_("fork: %s", strerror(errno));
+    if (child_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+    }
+    return child_pid;
 }
 
 /* ferryd beside our own executable, or $FERRY_DAEMON */
@@ -56,15 +65,10 @@ int launch_test_daemon(struct session *s, int fd)
     const char *prog = daemon_path();
     const char *chunk = getenv("FERRY_TEST_CHUNK_SIZE");
     const char *progress = getenv("FERRY_TEST_PROGRESS_MS");
-    pid_t parent = getpid();
 
-    child_pid = fork();
-    if (child_pid < 0) {
-        warnx_("fork: %s", strerror(errno));
+    if (fork_child() < 0)
         return -1;
-    }
     if (child_pid == 0) {
-        die_with_parent(parent);
         if (dup2(fd, 3) < 0)
             _exit(1);
         execl(prog, "ferryd", "--root", s->test_root, "--fd", "3",
@@ -250,7 +254,6 @@ int launch_qemu(struct session *s, int fd)
     struct argv a = { 0 };
     char err[256], quoted[PATH_MAX * 2 + 8];
     int kernel_fd, initrd_fd;
-    pid_t parent = getpid();
 
     if (!qemu) {
         warnx_("qemu-system-x86_64 not found%s: install it (Debian, Ubuntu: apt-get install "
@@ -350,13 +353,9 @@ int launch_qemu(struct session *s, int fd)
         fputc('\n', stderr);
     }
 
-    child_pid = fork();
-    if (child_pid < 0) {
-        warnx_("fork: %s", strerror(errno));
+    if (fork_child() < 0)
         return -1;
-    }
     if (child_pid == 0) {
-        die_with_parent(parent);
         /* fds 3..6: channel, kernel, initrd, console; stderr to memory */
         int fds[] = { fd, kernel_fd, initrd_fd, console_fd };
         for (int i = 0; i < 4; i++) {

@@ -74,6 +74,26 @@ static void put_short_time(FILE *f, const struct ferry_time *t)
     fputs(buf, f);
 }
 
+/* ,"atime":"...","mtime":"...","ctime":"...","btime":"..." or null */
+void put_json_times(FILE *f, const struct ferry_stat *st)
+{
+    const struct { const char *k; const struct ferry_time *t; } times[] = {
+        { "atime", &st->atime }, { "mtime", &st->mtime }, { "ctime", &st->ctime },
+        { "btime", st->has_btime ? &st->btime : NULL },
+    };
+
+    for (size_t i = 0; i < 4; i++) {
+        fprintf(f, ",\"%s\":", times[i].k);
+        if (!times[i].t) {
+            fputs("null", f);
+            continue;
+        }
+        fputc('"', f);
+        put_time(f, times[i].t);
+        fputc('"', f);
+    }
+}
+
 struct ls_opts {
     bool longfmt, all, recursive, times, json;
     int checksum;            /* -1 none, else a ferry_checksum_alg */
@@ -114,28 +134,13 @@ static void put_json_entry(const char *name, const struct ferry_stat *st, const 
            type_name(st->mode), st->mode & 07777, st->nlink, st->uid, st->gid,
            (unsigned long long) st->size, (unsigned long long) st->ino,
            (unsigned long long) st->blocks);
-    const struct { const char *k; const struct ferry_time *t; } times[] = {
-        { "atime", &st->atime }, { "mtime", &st->mtime }, { "ctime", &st->ctime },
-    };
-    for (size_t i = 0; i < 3; i++) {
-        printf(",\"%s\":\"", times[i].k);
-        put_time(stdout, times[i].t);
-        printf("\"");
-    }
+    put_json_times(stdout, st);
     if (link[0]) {
         printf(",\"link\":");
         put_json_string(stdout, link);
     }
     if (sum[0])
         printf(",\"checksum\":\"%s\"", sum);
-    printf(",\"btime\":");
-    if (st->has_btime) {
-        printf("\"");
-        put_time(stdout, &st->btime);
-        printf("\"");
-    } else {
-        printf("null");
-    }
     printf("}\n");
 }
 

@@ -51,22 +51,7 @@ static void record(struct timeline *t, const char *path, const ferry_dirent *e)
         printf(",\"type\":\"%s\",\"inode\":%llu,\"mode\":\"%04o\",\"uid\":%u,\"gid\":%u,"
                "\"size\":%llu", type_name(st->mode), (unsigned long long) st->ino,
                st->mode & 07777, st->uid, st->gid, (unsigned long long) st->size);
-        const struct { const char *k; const struct ferry_time *v; } times[] = {
-            { "atime", &st->atime }, { "mtime", &st->mtime }, { "ctime", &st->ctime },
-        };
-        for (int i = 0; i < 3; i++) {
-            printf(",\"%s\":\"", times[i].k);
-            put_time(stdout, times[i].v);
-            putchar('"');
-        }
-        printf(",\"btime\":");
-        if (st->has_btime) {
-            putchar('"');
-            put_time(stdout, &st->btime);
-            putchar('"');
-        } else {
-            printf("null");
-        }
+        put_json_times(stdout, st);
         if (e->link[0]) {
             printf(",\"link\":");
             put_json_string(stdout, e->link);

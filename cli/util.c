@@ -9,15 +9,20 @@
 
 #include "ferry.h"
 
+static void vwarn(const char *fmt, va_list ap)
+{
+    fputs("ferry: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void die(int status, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("ferry: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vwarn(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     cleanup_done();
     if (child_pid > 0)
         kill(child_pid, SIGKILL);
@@ -28,11 +33,9 @@ void warnx_(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("ferry: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vwarn(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void *xmalloc(size_t n)
