@@ -6,6 +6,7 @@
  * Receiving: chunks are written as they come; an END closes the file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,14 +227,59 @@ static int pwrite_all(int fd, const unsigned char *p, size_t len, uint64_t pos)
     return 0;
 }
 
+/* Writing an upload with O_DIRECT, for the same reason as reading: data
+ * is gathered in an aligned buffer and written in whole blocks. A tail that
+ * is not a whole block, a hole that leaves the offset unaligned, or a
+ * filesystem that refuses, turns direct writing off for the rest. */
+struct direct_out {
+    bool on;
+    unsigned char *buf;      /* aligned; holds len bytes meant for offset at */
+    size_t len;
+    uint64_t at;
+};
+
+#define DIRECT_STAGE (1u << 20)
+
+static int stage_flush(struct direct_out *o, int fd, bool all)
+{
+    size_t whole = o->len / DIRECT_ALIGN * DIRECT_ALIGN;
+
+    if (whole && pwrite_all(fd, o->buf, whole, o->at) < 0) {
+        if (errno != EINVAL)
+            return -1;
+        stop_direct(fd);       /* refused: write buffered from here on */
+        o->on = false;
+        if (pwrite_all(fd, o->buf, whole, o->at) < 0)
+            return -1;
+    }
+    memmove(o->buf, o->buf + whole, o->len - whole);
+    o->len -= whole;
+    o->at += whole;
+    if (all && o->len) {
+        stop_direct(fd);
+        o->on = false;
+        if (pwrite_all(fd, o->buf, o->len, o->at) < 0)
+            return -1;
+        o->at += o->len;
+        o->len = 0;
+    }
+    return 0;
+}
+
 int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received)
 {
+    static unsigned char *stage;
     uint64_t pos = 0;
     struct wire_frame f;
     struct ferry_chunk_head head;
     const unsigned char *data;
     size_t len;
+    struct direct_out o = { 0 };
 
+    if (seekable && !d.no_direct && !stage)
+        stage = aligned_alloc(DIRECT_ALIGN, DIRECT_STAGE + FERRY_MAX_CHUNK + DIRECT_ALIGN);
+    o.buf = stage;
+    o.on = seekable && stage && !d.no_direct && try_direct(fd);
     for (;;) {
         int r = wire_read_frame(&d.w, &f);
         if (r < 0 || f.kind != WIRE_MESSAGE || f.hdr.type != FERRY_CHUNK ||
@@ -243,19 +289,35 @@ int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received)
         }
         switch (head.kind) {
         case FERRY_CHUNK_DATA:
-            if ((seekable ? pwrite_all(fd, data, len, pos) : write_all(fd, data, len, -1)) < 0)
+            if (o.on) {
+                memcpy(o.buf + o.len, data, len);
+                o.len += len;
+                if (o.len >= DIRECT_STAGE && stage_flush(&o, fd, false) < 0)
+                    return call_fail_errno(c, errno, "write");
+            } else if ((seekable ? pwrite_all(fd, data, len, pos) : write_all(fd, data, len, -1)) < 0) {
                 return call_fail_errno(c, errno, "write");
+            }
             pos += len;
             break;
         case FERRY_CHUNK_HOLE:
             if (head.hole_length > UINT64_MAX - pos || pos + head.hole_length > INT64_MAX)
                 return call_fail(c, EFBIG, "hole beyond the largest file size");
+            if (o.on && (stage_flush(&o, fd, true) < 0))
+                return call_fail_errno(c, errno, "write");
             if (!seekable && write_zeros(fd, head.hole_length) < 0)
                 return call_fail_errno(c, errno, "write");
             pos += head.hole_length;
+            if (o.on)
+                o.at = pos;
+            if (o.on && pos % DIRECT_ALIGN) {
+                stop_direct(fd);
+                o.on = false;
+            }
             break;
         case FERRY_CHUNK_END:
             c->closed = true;
+            if (o.on && stage_flush(&o, fd, true) < 0)
+                return call_fail_errno(c, errno, "write");
             if (seekable && ftruncate(fd, pos) < 0)
                 return call_fail_errno(c, errno, "truncate");
             *received = pos;
