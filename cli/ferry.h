@@ -173,6 +173,7 @@ struct entries {
     size_t n, cap;
 };
 int list_dir(struct session *s, const char *path, struct entries *e);
+void entries_add(struct entries *e, const ferry_dirent *d);   /* a copy */
 void free_entries(struct entries *e);
 char *join_path(const char *dir, const char *name);   /* malloc'd dir/name */
 

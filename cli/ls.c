@@ -188,8 +188,7 @@ static void put_entry(const struct ls_opts *o, const char *name, const struct fe
  * recursive one streams in walk order (constant memory). */
 struct listing {
     const struct ls_opts *o;
-    ferry_dirent *saved;
-    size_t n, cap;
+    struct entries saved;
 };
 
 static bool hidden(const char *path)
@@ -217,14 +216,7 @@ static int on_batch(void *opaque, const void *buf, size_t len)
             put_entry(l->o, e->name, &e->st, e->link);
             continue;
         }
-        if (l->n == l->cap) {
-            l->cap = l->cap ? 2 * l->cap : 256;
-            l->saved = realloc(l->saved, l->cap * sizeof *l->saved);
-            if (!l->saved)
-                die(EXIT_FAILED, "out of memory");
-        }
-        l->saved[l->n++] = (ferry_dirent){ .name = xstrdup(e->name), .st = e->st,
-                                           .link = xstrdup(e->link) };
+        entries_add(&l->saved, e);
     }
     xdr_free((xdrproc_t) xdr_ferry_dirent_batch, (char *) &b);
     return ferror(stdout) ? -1 : 0;
@@ -257,14 +249,10 @@ static int list_one(struct session *s, struct ls_opts *o, const char *path)
 
     if (rpc_list(&s->cl, &a, &r, &x) < 0)
         status = call_failed(s);
-    qsort(l.saved, l.n, sizeof *l.saved, by_name);
-    for (size_t i = 0; i < l.n; i++) {
-        if (status == EXIT_OK)
-            put_entry(o, l.saved[i].name, &l.saved[i].st, l.saved[i].link);
-        free(l.saved[i].name);
-        free(l.saved[i].link);
-    }
-    free(l.saved);
+    qsort(l.saved.v, l.saved.n, sizeof *l.saved.v, by_name);
+    for (size_t i = 0; status == EXIT_OK && i < l.saved.n; i++)
+        put_entry(o, l.saved.v[i].name, &l.saved.v[i].st, l.saved.v[i].link);
+    free_entries(&l.saved);
     return status;
 }
 

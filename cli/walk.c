@@ -8,23 +8,25 @@
 
 #include "ferry.h"
 
+void entries_add(struct entries *e, const ferry_dirent *d)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? 2 * e->cap : 64;
+        e->v = realloc(e->v, e->cap * sizeof *e->v);
+        if (!e->v)
+            die(EXIT_FAILED, "out of memory");
+    }
+    e->v[e->n++] = (ferry_dirent){ xstrdup(d->name), d->st, xstrdup(d->link) };
+}
+
 static int collect(void *opaque, const void *buf, size_t len)
 {
-    struct entries *e = opaque;
     ferry_dirent_batch b = { 0 };
 
     if (xdr_decode_bytes(buf, len, (xdrproc_t) xdr_ferry_dirent_batch, &b) < 0)
         return -1;
-    for (u_int i = 0; i < b.entries.entries_len; i++) {
-        if (e->n == e->cap) {
-            e->cap = e->cap ? 2 * e->cap : 64;
-            e->v = realloc(e->v, e->cap * sizeof *e->v);
-            if (!e->v)
-                die(EXIT_FAILED, "out of memory");
-        }
-        ferry_dirent *d = &b.entries.entries_val[i];
-        e->v[e->n++] = (ferry_dirent){ xstrdup(d->name), d->st, xstrdup(d->link) };
-    }
+    for (u_int i = 0; i < b.entries.entries_len; i++)
+        entries_add(opaque, &b.entries.entries_val[i]);
     xdr_free((xdrproc_t) xdr_ferry_dirent_batch, (char *) &b);
     return 0;
 }
