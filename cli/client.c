@@ -82,7 +82,7 @@ int client_resync(struct client *cl)
 {
     uint64_t id, got;
 
-    if (getrandom(&id, sizeof id, 0) != sizeof id)
+    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != sizeof id)
         id = (uint64_t) time(NULL) * 6364136223846793005u + cl->serial;
     if (wire_send_word(&cl->w, FERRY_WORD_SYNC, id) < 0 ||
         wire_discard_until(&cl->w, FERRY_WORD_DELIM, &id, &got) < 0) {

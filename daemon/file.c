@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -31,9 +32,15 @@ int do_download(struct call *c, ferry_download_args *a, ferry_transfer_ret *r)
 static int create_aside(int dir, char *tmp, size_t tmpsz)
 {
     for (int tries = 0; tries < 100; tries++) {
+        /* The name need only be unlikely to exist; O_EXCL makes it safe.
+         * getrandom must not block: the pool is often not ready this soon
+         * after boot, and waiting for it cost a second per upload. */
         uint32_t rnd;
-        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-            rnd = (uint32_t) getpid() * 2654435761u + tries;
+        if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            rnd = (uint32_t) t.tv_nsec * 2654435761u + tries;
+        }
         snprintf(tmp, tmpsz, ".ferry-upload-%08x", rnd);
         int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0 || errno != EEXIST)
