@@ -109,14 +109,23 @@ static int read_failed(struct client *cl, const char *what)
     return fail(cl, EPROTO, "%s: garbled reply (%s); channel resynchronised", what, why);
 }
 
+static void moved(struct client *cl, uint64_t n)
+{
+    cl->moved += n;
+    if (cl->progress)
+        cl->progress(cl->progress_opaque, cl->moved, cl->total);
+}
+
+/* A progress event tells the size of what is coming; the bytes themselves
+ * are counted as they arrive. Keepalives (total 0) say nothing of it. */
 static void event(struct client *cl, const struct wire_frame *f, uint32_t serial)
 {
     struct ferry_progress p;
 
     if (f->hdr.proc != FERRY_EVENT_PROGRESS || f->hdr.serial != serial || !cl->progress)
         return;
-    if (wire_decode(f, (xdrproc_t) xdr_ferry_progress, &p) == 0)
-        cl->progress(cl->progress_opaque, p.position, p.total);
+    if (wire_decode(f, (xdrproc_t) xdr_ferry_progress, &p) == 0 && p.total)
+        cl->total = p.total;
 }
 
 /* Read frames until the reply to `serial`; events on the way are handled.
@@ -147,12 +156,12 @@ static int chunk(struct client *cl, struct download *dl, const struct wire_frame
         *closed = true;
         return 0;
     case FERRY_CHUNK_DATA:
-        if (!dl->err)
-            r = dl->x->data(dl->x->opaque, data, len);
+        if (!dl->err && (r = dl->x->data(dl->x->opaque, data, len)) == 0)
+            moved(cl, len);
         break;
     case FERRY_CHUNK_HOLE:
-        if (!dl->err)
-            r = dl->x->hole(dl->x->opaque, head.hole_length);
+        if (!dl->err && (r = dl->x->hole(dl->x->opaque, head.hole_length)) == 0)
+            moved(cl, head.hole_length);
         break;
     }
     if (r < 0) {
@@ -256,6 +265,7 @@ static int upload(struct client *cl, uint32_t proc, uint32_t serial, const struc
         if (send_chunk(cl, proc, serial, hole ? FERRY_CHUNK_HOLE : FERRY_CHUNK_DATA, hole,
                        buf, hole ? 0 : n) < 0)
             return -1;
+        moved(cl, hole ? hole : (uint64_t) n);
     }
 }
 
@@ -276,6 +286,8 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
     if (++cl->serial == 0)
         cl->serial = 1;
     h.serial = cl->serial;
+    cl->moved = 0;
+    cl->total = x ? x->total : 0;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (cl->trace)

@@ -17,6 +17,8 @@ struct xfer {
      * -1 with errno. May instead set *hole to skip over zeros (return 0). */
     ssize_t (*read)(void *opaque, void *buf, size_t len, uint64_t *hole);
     void *opaque;
+    /* upload: how many bytes will be sent, when known (for progress) */
+    uint64_t total;
 };
 
 struct client {
@@ -30,9 +32,12 @@ struct client {
     char daemon_version[65];
     char kernel_version[129];
     uint64_t capabilities;
-    /* progress events of the current call; NULL to ignore them */
+    /* called as a transfer moves: bytes so far, and the total when known
+     * (from the daemon's progress events, or struct xfer's total); NULL
+     * for none. Called often: it must keep its own pace. */
     void (*progress)(void *opaque, uint64_t position, uint64_t total);
     void *progress_opaque;
+    uint64_t moved, total;   /* the current transfer, for progress */
     /* -x: one line per call on stderr */
     bool trace;
     /* the last failure: errno and message (the daemon's, or ours) */

@@ -73,49 +73,13 @@ int sink_finish(struct sink *k)
     return 0;
 }
 
-static void show_progress(void *opaque, uint64_t pos, uint64_t total)
-{
-    struct progress_bar *p = opaque;
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double t = now.tv_sec + now.tv_nsec / 1e9;
-    if (p->start == 0)
-        p->start = t;
-    /* only for what lasts more than a moment */
-    if (t - p->start < 1.0)
-        return;
-    double rate = pos / (t - p->start) / 1e6;
-    if (total)
-        fprintf(stderr, "\r%3d%% %8.1f MiB  %6.1f MB/s ", (int) (100.0 * pos / total),
-                pos / 1048576.0, rate);
-    else
-        fprintf(stderr, "\r%8.1f MiB  %6.1f MB/s ", pos / 1048576.0, rate);
-    p->shown = true;
-}
-
-void progress_begin(struct session *s, struct progress_bar *p)
-{
-    memset(p, 0, sizeof *p);
-    if (!isatty(2))
-        return;
-    p->on = true;
-    s->cl.progress = show_progress;
-    s->cl.progress_opaque = p;
-}
-
-void progress_end(struct session *s, struct progress_bar *p)
-{
-    if (p->shown)
-        fputs("\r\033[K", stderr);
-    s->cl.progress = NULL;
-}
-
-/* Download one file to fd. 0, or -1 with the error reported. */
-static int fetch(struct session *s, const char *remote, int fd)
+/* Download one file to fd, with a progress bar if `bar` (not for cat,
+ * whose output is often read on the same terminal). 0, or -1 with the
+ * error reported. */
+static int fetch(struct session *s, const char *remote, int fd, bool bar)
 {
     struct sink k;
-    struct progress_bar p;
+    struct progress_bar p = { 0 };
     ferry_download_args a = { .path = (char *) remote };
     ferry_transfer_ret r;
     struct xfer x = { .data = sink_write, .hole = sink_skip };
@@ -123,7 +87,8 @@ static int fetch(struct session *s, const char *remote, int fd)
 
     sink_init(&k, fd);
     x.opaque = &k;
-    progress_begin(s, &p);
+    if (bar)
+        progress_begin(s, &p);
     a.progress = p.on;
     ret = rpc_download(&s->cl, &a, &r, &x);
     progress_end(s, &p);
@@ -147,7 +112,7 @@ int cmd_cat(struct session *s, int argc, char **argv)
     if (argc < 2)
         die(EXIT_USAGE, "cat: which path?");
     for (int i = 1; i < argc; i++) {
-        int r = fetch(s, argv[i], 1);
+        int r = fetch(s, argv[i], 1, false);
         if (r == -2)
             return EXIT_PIPE;
         if (r < 0)
@@ -187,7 +152,7 @@ int cmd_download(struct session *s, int argc, char **argv)
     copy = xstrdup(remote);
     local = argc == 3 ? argv[2] : basename(copy);
     if (strcmp(local, "-") == 0) {
-        r = fetch(s, remote, 1);
+        r = fetch(s, remote, 1, true);
         free(copy);
         return r == -2 ? EXIT_PIPE : r < 0 ? EXIT_FAILED : EXIT_OK;
     }
@@ -202,7 +167,7 @@ int cmd_download(struct session *s, int argc, char **argv)
     fd = open_aside(local, &tmp);
     if (fd < 0)
         return EXIT_FAILED;
-    r = fetch(s, remote, fd);
+    r = fetch(s, remote, fd, true);
     if (r == 0 && (fchmod(fd, 0644 & ~current_umask()) < 0 || close(fd) < 0 ||
                    rename(tmp, local) < 0)) {
         warnx_("%s: %s", local, strerror(errno));

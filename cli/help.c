@@ -36,7 +36,10 @@ static void man_page(void)
     printf(".SH DESCRIPTION\n"
            "ferry boots a small Linux appliance that it carries inside itself, attaches the\n"
            "disk images given with \\fB\\-a\\fR (read-only unless \\fB\\-\\-rw\\fR), mounts their\n"
-           "filesystems and runs one command on them. It needs nothing but qemu.\n");
+           "filesystems and runs one command on them. It needs nothing but qemu.\n"
+           ".PP\nData goes to standard output, messages to standard error. When standard\n"
+           "error is a terminal, download, upload, tar\\-out and tar\\-in show a progress\n"
+           "line there once a transfer has lasted a second, and wipe it at the end.\n");
     printf(".SH OPTIONS\n.nf\n");
     roff(ferry_options_help);
     printf(".fi\n");

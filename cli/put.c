@@ -102,6 +102,7 @@ int cmd_upload(struct session *s, int argc, char **argv)
                                                            : 0666 & ~current_umask(),
     };
     source_init(&src, fd);
+    x.total = src.size;
     progress_begin(s, &p);
     ret = rpc_upload(&s->cl, &a, &r, &x);
     progress_end(s, &p);

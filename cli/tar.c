@@ -38,6 +38,7 @@ int cmd_tar_out(struct session *s, int argc, char **argv)
     ferry_tar_args a;
     ferry_void v;
     struct xfer x = { .data = tar_sink_data, .hole = tar_sink_hole, .opaque = &z };
+    struct progress_bar bar;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c != 'z')
@@ -56,7 +57,9 @@ int cmd_tar_out(struct session *s, int argc, char **argv)
         return EXIT_FAILED;
     if (compressor_init(&z, kind, fd) < 0)
         die(EXIT_USAGE, "tar-out: --compress takes zstd, gzip or xz");
+    progress_begin(s, &bar);
     r = rpc_tar_out(&s->cl, &a, &v, &x);
+    progress_end(s, &bar);
     if (r == 0 && compressor_finish(&z) < 0) {
         warnx_("tar-out: %s: %s", out, strerror(errno));
         r = -1;
@@ -89,6 +92,7 @@ int cmd_tar_in(struct session *s, int argc, char **argv)
     ferry_tar_args a;
     ferry_void v;
     struct xfer x = { .read = source_read, .opaque = &src };
+    struct progress_bar bar;
     int fd = 0, r;
 
     if (argc != 3)
@@ -99,8 +103,11 @@ int cmd_tar_in(struct session *s, int argc, char **argv)
     }
     source_init(&src, fd);
     src.seekable = false;   /* holes in an archive file are plain zeros to tar */
+    x.total = src.size;
     a.path = argv[2];
+    progress_begin(s, &bar);
     r = rpc_tar_in(&s->cl, &a, &v, &x);
+    progress_end(s, &bar);
     if (fd != 0)
         close(fd);
     if (r < 0 && (s->cl.remote || s->cl.broken))

@@ -28,9 +28,11 @@ struct source {
 void source_init(struct source *src, int fd);
 ssize_t source_read(void *opaque, void *buf, size_t len, uint64_t *hole);
 
+/* progress.c: a one-line bar on stderr, when it is a terminal and the
+ * transfer lasts more than a second */
 struct progress_bar {
     bool on, shown;
-    double start;
+    double start, drawn;
 };
 void progress_begin(struct session *s, struct progress_bar *p);
 void progress_end(struct session *s, struct progress_bar *p);

@@ -149,6 +149,30 @@ case $err in *"closed the channel"*) pass killed_daemon_is_named ;;
     *) fail killed_daemon_is_named "$err" ;; esac
 rm -f "$root/big"
 
+# ---- the progress bar: on a terminal, for transfers lasting over a second
+# script(1) gives ferry a terminal for stderr; slowpipe.py makes the
+# transfer last about two seconds.
+export FERRY_TEST_PROGRESS_MS=50
+slow="python3 $PWD/tests/slowpipe.py"
+bar=$(script -qec "$FERRY --test-root $root download /blob - | $slow in $tmp/slow.out" /dev/null)
+case $bar in *'%'*' MiB '*' MB/s '*) pass progress_bar_on_terminal ;;
+    *) fail progress_bar_on_terminal "no bar with a percentage in [$bar]" ;; esac
+case $bar in *$'\r\033[K') pass progress_bar_wiped_at_end ;;
+    *) fail progress_bar_wiped_at_end "ends [$(printf %s "$bar" | tail -c 20 | od -c | head -2)]" ;; esac
+cmp -s "$root/blob" "$tmp/slow.out" && pass progress_bar_leaves_data_intact ||
+    fail progress_bar_leaves_data_intact "slow download differs"
+bar=$(script -qec "$slow out 3000000 | $FERRY --test-root $root --rw upload - /slow" /dev/null)
+case $bar in *' MiB '*' MB/s '*) pass progress_bar_on_upload ;;
+    *) fail progress_bar_on_upload "no bar in [$bar]" ;; esac
+expect upload_with_bar_is_complete 3000000 "$(stat -c %s "$root/slow")"
+bar=$(f download /blob - 2>&1 >/dev/null | $slow in)
+expect no_progress_bar_off_terminal "" "$bar"
+bar=$(script -qec "$FERRY --test-root $root cat /blob | $slow in" /dev/null)
+expect no_progress_bar_for_cat "" "$bar"
+bar=$(script -qec "$FERRY --test-root $root download /etc/passwd $tmp/quick" /dev/null)
+expect no_progress_bar_for_a_quick_transfer "" "$bar"
+unset FERRY_TEST_PROGRESS_MS
+
 # ---- names with any bytes
 mkdir "$root/names"
 touch "$root/names/$(printf 'esc\033[31mred')" "$root/names/$(printf 'new\nline')" \
