@@ -117,11 +117,13 @@ cp "$img/gpt.img" "$tmp/rw.img"
         "$("$FERRY" -m /dev/sda2 cat "$tmp/rw.img" /up.bin | md5sum)"
 
 # ---- every filesystem, and MBR
-for fs in ext2 ext3 xfs btrfs vfat exfat ntfs udf iso9660 squashfs; do
+for fs in ext2 ext3 xfs btrfs vfat exfat ntfs udf iso9660 squashfs hfsplus; do
     expect "reads_$fs" "deeper|small.txt sub sub/deep.txt" \
         "$("$FERRY" cat "$img/fs-$fs.img" /data/sub/deep.txt)|$("$FERRY" ls "$img/fs-$fs.img" -R /data |
            sort | tr '\n' ' ' | sed 's/ $//')"
 done
+expect reads_hfsplus_of_a_hybrid_iso "deeper" \
+    "$("$FERRY" -a "$img/hfsplus-hybrid.img" -m /dev/sda:/::hfsplus cat /data/sub/deep.txt)"
 expect reads_mbr_partition "deeper" "$("$FERRY" cat "$img/mbr.img" /data/sub/deep.txt)"
 expect mbr_partition_named_sda1 "/dev/sda1 partition ext4" \
     "$("$FERRY" filesystems "$img/mbr.img" | awk '$1 == "/dev/sda1" {print $1, $2, $3}')"

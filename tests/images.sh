@@ -112,6 +112,31 @@ losetup -d "$loop"
 truncate -s 64M "$dir/fs-udf.img" && quiet mkudffs --media-type=hd "$dir/fs-udf.img" && fill "$dir/fs-udf.img"
 quiet xorriso -as mkisofs -quiet -R -J -o "$dir/fs-iso9660.img" "$data"
 quiet mksquashfs "$data" "$dir/fs-squashfs.img" -comp zstd -quiet -noappend -all-root
+# hfsplus: Debian 12 has no mkfs.hfsplus, but xorriso writes an HFS+ tree
+# into a hybrid ISO, as on Mac install media (mounted with -m ...:hfsplus).
+quiet xorriso -as mkisofs -quiet -hfsplus -V MacVol -o "$dir/hfsplus-hybrid.img" "$data"
+# The same volume on a GPT partition typed Apple HFS+, as on a Mac's disk:
+# cut from where the hybrid's partition map puts it, with the copy of the
+# volume header that Linux checks 1 KiB before the end of the partition.
+python3 - "$dir/hfsplus-hybrid.img" "$work/hfs.vol" <<'EOF'
+import struct, sys
+iso = open(sys.argv[1], "rb").read()
+bs = struct.unpack(">H", iso[2:4])[0]          # Apple driver map: block size
+i = 1
+while iso[i * bs:i * bs + 2] == b"PM":          # partition map entries
+    e = iso[i * bs:(i + 1) * bs]
+    if e[48:80].rstrip(b"\0") == b"Apple_HFS":
+        vol = bytearray(iso[struct.unpack(">I", e[8:12])[0] * bs:])
+        assert vol[1024:1026] == b"H+"
+        vol += bytes(-len(vol) % 512 + 1024)
+        vol[-1024:-512] = vol[1024:1536]
+        open(sys.argv[2], "wb").write(vol)
+    i += 1
+EOF
+sectors=$(( $(stat -c %s "$work/hfs.vol") / 512 ))
+truncate -s $(( (sectors + 4096) * 512 )) "$dir/fs-hfsplus.img"
+quiet sgdisk -n 1:2048:+$sectors -t 1:AF00 "$dir/fs-hfsplus.img"
+dd if="$work/hfs.vol" of="$dir/fs-hfsplus.img" bs=512 seek=2048 conv=notrunc status=none
 # a Windows-like disk: MBR, "System Reserved" and a system volume holding
 # /Windows/System32, both NTFS (filled on the host by ntfs-3g)
 truncate -s 100M "$dir/windows.img"
