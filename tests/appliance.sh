@@ -122,6 +122,17 @@ for fs in ext2 ext3 xfs btrfs vfat exfat ntfs udf iso9660 squashfs hfsplus; do
         "$("$FERRY" cat "$img/fs-$fs.img" /data/sub/deep.txt)|$("$FERRY" ls "$img/fs-$fs.img" -R /data |
            sort | tr '\n' ' ' | sed 's/ $//')"
 done
+# ntfs3 writes to a volume that has been written before (a fresh mkntfs
+# volume is refused by kernel 6.1's ntfs3: docs/appliance.md)
+cp "$img/fs-ntfs.img" "$tmp/ntfs.img"
+"$FERRY" --rw -a "$tmp/ntfs.img" shell <<EOF
+mkdir -p /new/dir
+upload $tmp/up.bin /new/dir/up.bin
+mv /data/small.txt /new/small.txt
+EOF
+ntfsfix -n "$tmp/ntfs.img" >/dev/null 2>&1
+expect writes_ntfs "0 $(md5sum < "$tmp/up.bin")|small file" \
+    "$? $("$FERRY" cat "$tmp/ntfs.img" /new/dir/up.bin | md5sum)|$("$FERRY" cat "$tmp/ntfs.img" /new/small.txt)"
 expect reads_hfsplus_of_a_hybrid_iso "deeper" \
     "$("$FERRY" -a "$img/hfsplus-hybrid.img" -m /dev/sda:/::hfsplus cat /data/sub/deep.txt)"
 expect reads_mbr_partition "deeper" "$("$FERRY" cat "$img/mbr.img" /data/sub/deep.txt)"
