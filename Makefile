@@ -10,6 +10,7 @@ CFLAGS   = -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing $(WARN)
 CPPFLAGS = -Iproto -I$(GEN) -I$(B)/sysinc -I/usr/include/tirpc
 LDFLAGS  = -static
 TIRPC    = $(LIBDIR)/libtirpc.a
+HIVEX    = $(LIBDIR)/libhivex.a
 
 PROTO_SRC  = proto/wire.c proto/names.c
 DAEMON_SRC = $(wildcard daemon/*.c)
@@ -49,7 +50,8 @@ $(B)/sysinc/.stamp: Makefile
 	@mkdir -p $(B)/sysinc
 	ln -sf /usr/include/md5.h /usr/include/sha1.h /usr/include/sha2.h \
 	       /usr/include/zstd.h /usr/include/zstd_errors.h /usr/include/zlib.h \
-	       /usr/include/zconf.h /usr/include/lzma.h /usr/include/lzma $(B)/sysinc/
+	       /usr/include/zconf.h /usr/include/lzma.h /usr/include/lzma \
+	       /usr/include/hivex.h $(B)/sysinc/
 	@touch $@
 
 HEADERS = $(wildcard tests/*.h) $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp \
@@ -67,7 +69,7 @@ $(B)/obj/%.o: %.c $(HEADERS)
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/ferryd: $(DAEMON_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a $(HIVEX)
 
 $(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
 	@mkdir -p $(dir $@)
@@ -98,7 +100,7 @@ $(B)/tests/make-seeds: $(B)/obj/tests/fuzz/make-seeds.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 $(B)/tests/replay-daemon: $(B)/obj/tests/fuzz/fuzz-daemon.o $(B)/obj/tests/fuzz/driver.o $(FUZZ_DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a $(HIVEX)
 $(B)/tests/replay-client: $(B)/obj/tests/fuzz/fuzz-client.o $(B)/obj/tests/fuzz/driver.o $(B)/obj/cli/client.o $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)

@@ -18,7 +18,7 @@ cd "$(dirname "$0")"
 # ---- packages
 # to build ferry and its appliance
 PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev
-            zlib1g-dev liblzma-dev
+            zlib1g-dev liblzma-dev libhivex-dev
             linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
             tar util-linux lvm2 file"
 # to run it
@@ -26,7 +26,7 @@ PKGS_RUN="qemu-system-x86"
 # to make the images the tests and the demo use
 PKGS_TEST="e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils python3 procps
            exfatprogs ntfs-3g xorriso udftools squashfs-tools sleuthkit
-           bsdutils"
+           bsdutils libwin-hivex-perl"
 # to fuzz
 PKGS_FUZZ="clang libclang-rt-14-dev"
 

@@ -101,8 +101,13 @@ struct session {
     C(tar_in, "tar-in", "FILE|- REMOTEDIR", "extract a tar archive into a directory", \
       CMD_WRITES, "")                                                               \
     C(inspect, "inspect", "[--json]",                                              \
-      "find operating systems: type, distribution, version, hostname, arch", CMD_NO_MOUNT, \
+      "find operating systems: type, distribution, version, build, product, hostname, arch", \
+      CMD_NO_MOUNT,                                                                  \
       "      --json  one JSON object per line per operating system\n")               \
+    C(registry, "registry", "HIVE [KEY]",                                          \
+      "print the values of a key of a Windows registry hive, as regedit exports them", 0, \
+      "  HIVE is a file in the image, e.g. /Windows/System32/config/SOFTWARE;\n"   \
+      "  KEY is \\-separated from the hive's root, e.g. 'Microsoft\\Windows NT'.\n") \
     C(timeline, "timeline", "[--json] [--hash md5|sha1|sha256] [PATH]",            \
       "write a Sleuth Kit body file (mactime -b) of a tree, default /", 0,          \
       "      --json  one JSON object per line, times with nanoseconds\n"           \
@@ -162,6 +167,12 @@ bool device_mountable(const ferry_device *d);
 /* inspect.c: mount the one operating system on the images (its root, then
  * its fstab); -1 when there is none, or more than one. */
 int mount_os(struct session *s, ferry_devices_ret *r);
+
+/* registry.c: the values of a key of a hive; none when it is missing */
+void reg_key(struct session *s, const char *hive, const char *key, ferry_reg_ret *r);
+/* A string value as UTF-8 ("" if none); a REG_DWORD value (-1 if none). */
+void reg_text(const ferry_reg_ret *r, const char *name, char *out, size_t size);
+long long reg_dword(const ferry_reg_ret *r, const char *name);
 
 /* format.c */
 const char *format_detect(const char *path);

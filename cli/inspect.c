@@ -2,8 +2,10 @@
  * filesystems where it mounts them, and the inspect command.
  *
  * A Linux root is a filesystem with /etc/fstab and an os-release file; a
- * Windows system volume has /Windows/System32. Probing mounts each
- * candidate read-only at /, looks, and unmounts it again. */
+ * Windows system volume has /Windows/System32, and its registry (read in
+ * the appliance by hivex) names the version, the host and the CPU.
+ * Probing mounts each candidate read-only at /, looks, and unmounts it
+ * again. */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -94,8 +96,55 @@ struct os {
     char device[FERRY_MAX_PATH + 1];   /* as the user sees it */
     char appliance_dev[FERRY_MAX_PATH + 1];
     char type[16];                     /* linux, windows */
-    char distro[64], version[64], product[256], hostname[256], arch[16];
+    char distro[64], version[64], build[64], product[256], hostname[256], arch[16];
 };
+
+static void probe_windows(struct session *s, const char *sysdir, struct os *os)
+{
+    char software[FERRY_MAX_PATH], system[FERRY_MAX_PATH], key[256], arch[32] = "";
+    CLEANUP_XDR(ferry_reg_ret) cv = { 0 };
+    CLEANUP_XDR(ferry_reg_ret) sel = { 0 };
+    CLEANUP_XDR(ferry_reg_ret) name = { 0 };
+    CLEANUP_XDR(ferry_reg_ret) env = { 0 };
+
+    snprintf(os->type, sizeof os->type, "windows");
+    snprintf(os->product, sizeof os->product, "Windows");
+    snprintf(software, sizeof software, "%s/config/SOFTWARE", sysdir);
+    snprintf(system, sizeof system, "%s/config/SYSTEM", sysdir);
+
+    reg_key(s, software, "Microsoft\\Windows NT\\CurrentVersion", &cv);
+    reg_text(&cv, "ProductName", os->product, sizeof os->product);
+    if (!os->product[0])
+        snprintf(os->product, sizeof os->product, "Windows");
+    long long major = reg_dword(&cv, "CurrentMajorVersionNumber");
+    long long minor = reg_dword(&cv, "CurrentMinorVersionNumber");
+    if (major >= 0 && minor >= 0)   /* Windows 10 and later */
+        snprintf(os->version, sizeof os->version, "%lld.%lld", major, minor);
+    else
+        reg_text(&cv, "CurrentVersion", os->version, sizeof os->version);
+    reg_text(&cv, "CurrentBuildNumber", os->build, sizeof os->build);
+    /* Windows 11 kept "Windows 10" in ProductName; its builds start at 22000 */
+    if (!strncmp(os->product, "Windows 10", 10) && atoi(os->build) >= 22000)
+        os->product[9] = '1';
+
+    /* the control set in use, then the names under it */
+    reg_key(s, system, "Select", &sel);
+    long long current = reg_dword(&sel, "Current");
+    if (current < 1 || current > 999)
+        current = 1;
+    snprintf(key, sizeof key, "ControlSet%03lld\\Control\\ComputerName\\ComputerName", current);
+    reg_key(s, system, key, &name);
+    reg_text(&name, "ComputerName", os->hostname, sizeof os->hostname);
+    snprintf(key, sizeof key, "ControlSet%03lld\\Control\\Session Manager\\Environment",
+             current);
+    reg_key(s, system, key, &env);
+    reg_text(&env, "PROCESSOR_ARCHITECTURE", arch, sizeof arch);
+    const char *arches[][2] = { { "AMD64", "x86_64" }, { "x86", "i386" },
+                                { "ARM64", "aarch64" }, { "IA64", "ia64" } };
+    for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++)
+        if (!strcasecmp(arch, arches[i][0]))
+            snprintf(os->arch, sizeof os->arch, "%s", arches[i][1]);
+}
 
 static const char *elf_arch(const unsigned char *h, ssize_t n)
 {
@@ -137,11 +186,12 @@ static bool probe_root(struct session *s, struct os *os)
         }
         return true;
     }
-    if (exists(s, "/Windows/System32") || exists(s, "/WINDOWS/system32") ||
-        exists(s, "/Windows/system32")) {
-        snprintf(os->type, sizeof os->type, "windows");
-        snprintf(os->product, sizeof os->product, "Windows");
-        return true;
+    const char *sysdirs[] = { "/Windows/System32", "/WINDOWS/system32", "/Windows/system32" };
+    for (size_t i = 0; i < sizeof sysdirs / sizeof sysdirs[0]; i++) {
+        if (exists(s, sysdirs[i])) {
+            probe_windows(s, sysdirs[i], os);
+            return true;
+        }
     }
     return false;
 }
@@ -336,6 +386,7 @@ int cmd_inspect(struct session *s, int argc, char **argv)
         field(json, &first, "type", roots[i].type);
         field(json, &first, "distribution", roots[i].distro);
         field(json, &first, "version", roots[i].version);
+        field(json, &first, "build", roots[i].build);
         field(json, &first, "product", roots[i].product);
         field(json, &first, "hostname", roots[i].hostname);
         field(json, &first, "arch", roots[i].arch);

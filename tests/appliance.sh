@@ -81,6 +81,11 @@ expect inspect_json '{"root":"/dev/sda1","type":"linux","distribution":"ferrytes
     "$("$FERRY" inspect "$img/os.img" --json)"
 expect inspect_finds_windows "root=/dev/sda2 type=windows" \
     "$("$FERRY" inspect "$img/windows.img" | awk '$1 == "root" || $1 == "type" {printf "%s%s=%s", sep, $1, $2; sep=" "}')"
+# from the registry: product (Windows 11 still says 10 there; the build
+# tells), version, hostname from the control set in use, architecture
+expect inspect_reads_windows_registry \
+    '"version":"10.0","build":"22631","product":"Windows 11 Pro","hostname":"FERRY-WIN","arch":"x86_64"' \
+    "$("$FERRY" inspect "$img/windows.img" --json | sed 's/.*"distribution":"",//; s/}$//')"
 expect windows_system_volume_mounted "public" "$("$FERRY" cat "$img/windows.img" /Users/Public/readme.txt)"
 err=$("$FERRY" inspect "$img/gpt.img" 2>&1); status=$?
 expect inspect_without_os "1 ferry: inspect: no operating system found" "$status $err"

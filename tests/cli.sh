@@ -149,6 +149,30 @@ case $err in *"closed the channel"*) pass killed_daemon_is_named ;;
     *) fail killed_daemon_is_named "$err" ;; esac
 rm -f "$root/big"
 
+# ---- Windows registry values, as regedit exports them
+mkdir -p "$root/config"
+python3 tests/mkhive.py "$root/config/SOFTWARE"
+printf '%s\r\n' 'Windows Registry Editor Version 5.00' '' '[\Ferry]' '@="default one"' \
+    '"Quote"="say \"hi\" \\ there"' '"Number"=dword:0000002a' '"Blob"=hex:01,ff' \
+    '"Esc"="red\x1b[31m"' '' '[\Ferry\Sub]' > "$tmp/fill.reg"
+# a real escape byte in the value named Esc
+sed -i 's/\\x1b/\x1b/' "$tmp/fill.reg"
+hivexregedit --merge "$root/config/SOFTWARE" "$tmp/fill.reg"
+expect registry_prints_values_as_regedit \
+    "$(printf '%s\n' '@="default one"' '"Quote"="say \"hi\" \\ there"' '"Number"=dword:0000002a' \
+        '"Blob"=hex:01,ff' "\"Esc\"=\"red$(printf '\033')[31m\"")" \
+    "$(f registry /config/SOFTWARE 'ferry')"
+expect registry_empty_key "" "$(f registry /config/SOFTWARE 'Ferry\Sub')"
+tty_out=$(script -qc "$FERRY --test-root $root registry /config/SOFTWARE Ferry" /dev/null)
+case $tty_out in *$'\033[31m'*) fail registry_escaped_on_terminal "raw escape sequence" ;;
+    *'red\x1b[31m'*) pass registry_escaped_on_terminal ;;
+    *) fail registry_escaped_on_terminal "$tty_out" ;; esac
+err=$(f registry /config/SOFTWARE 'Ferry\Nope' 2>&1); status=$?
+expect registry_missing_key "1 ferry: registry: /config/SOFTWARE: key Ferry\\\\Nope: not found" \
+    "$status $err"
+err=$(f registry /etc/passwd 2>&1); status=$?
+expect registry_not_a_hive "1 ferry: registry: /etc/passwd: not a registry hive" "$status $err"
+
 # ---- the progress bar: on a terminal, for transfers lasting over a second
 # script(1) gives ferry a terminal for stderr; slowpipe.py makes the
 # transfer last about two seconds.

@@ -138,7 +138,57 @@ truncate -s $(( (sectors + 4096) * 512 )) "$dir/fs-hfsplus.img"
 quiet sgdisk -n 1:2048:+$sectors -t 1:AF00 "$dir/fs-hfsplus.img"
 dd if="$work/hfs.vol" of="$dir/fs-hfsplus.img" bs=512 seek=2048 conv=notrunc status=none
 # a Windows-like disk: MBR, "System Reserved" and a system volume holding
-# /Windows/System32, both NTFS (filled on the host by ntfs-3g)
+# /Windows/System32 with SOFTWARE and SYSTEM hives, both NTFS (filled on
+# the host by ntfs-3g). The hives hold what inspect reads; the control set
+# in use is the second, the first has a stale name. (hivexregedit makes
+# no parents: each key's parents come before it.)
+python3 tests/mkhive.py "$work/SOFTWARE" && python3 tests/mkhive.py "$work/SYSTEM"
+cat > "$work/software.reg" <<'EOF'
+Windows Registry Editor Version 5.00
+
+[\Microsoft]
+
+[\Microsoft\Windows NT]
+
+[\Microsoft\Windows NT\CurrentVersion]
+"ProductName"="Windows 10 Pro"
+"CurrentMajorVersionNumber"=dword:0000000a
+"CurrentMinorVersionNumber"=dword:00000000
+"CurrentVersion"="6.3"
+"CurrentBuildNumber"="22631"
+"DisplayVersion"="23H2"
+EOF
+cat > "$work/system.reg" <<'EOF'
+Windows Registry Editor Version 5.00
+
+[\Select]
+"Current"=dword:00000002
+
+[\ControlSet001]
+
+[\ControlSet001\Control]
+
+[\ControlSet001\Control\ComputerName]
+
+[\ControlSet001\Control\ComputerName\ComputerName]
+"ComputerName"="OLD-NAME"
+
+[\ControlSet002]
+
+[\ControlSet002\Control]
+
+[\ControlSet002\Control\ComputerName]
+
+[\ControlSet002\Control\ComputerName\ComputerName]
+"ComputerName"="FERRY-WIN"
+
+[\ControlSet002\Control\Session Manager]
+
+[\ControlSet002\Control\Session Manager\Environment]
+"PROCESSOR_ARCHITECTURE"="AMD64"
+EOF
+quiet hivexregedit --merge "$work/SOFTWARE" "$work/software.reg"
+quiet hivexregedit --merge "$work/SYSTEM" "$work/system.reg"
 truncate -s 100M "$dir/windows.img"
 printf 'start=2048, size=40960, type=7\nstart=43008, size=159744, type=7\n' | quiet sfdisk -q "$dir/windows.img"
 for p in 1:2048:40960:Reserved 2:43008:159744:Windows; do
@@ -148,6 +198,7 @@ for p in 1:2048:40960:Reserved 2:43008:159744:Windows; do
     if [ "$n" = 2 ]; then
         mkdir -p "$work/win" && mount -t ntfs-3g "$loop" "$work/win" &&
             mkdir -p "$work/win/Windows/System32/config" "$work/win/Users/Public" &&
+            cp "$work/SOFTWARE" "$work/SYSTEM" "$work/win/Windows/System32/config/" &&
             echo "public" > "$work/win/Users/Public/readme.txt" && umount "$work/win"
     fi
     losetup -d "$loop"

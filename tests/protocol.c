@@ -493,6 +493,46 @@ static void roundtrip_statvfs(void)
     stop(&p);
 }
 
+static void roundtrip_reg_values(void)
+{
+    struct peer p;
+    fresh_root();
+    /* a hive made by tests/mkhive.py, filled by hivexregedit from a .reg */
+    FILE *reg = fopen(in_root("/fill.reg"), "w");
+    fprintf(reg, "Windows Registry Editor Version 5.00\r\n\r\n[\\Key]\r\n\"S\"=\"hello\"\r\n"
+                 "\"D\"=dword:00000007\r\n\"Big\"=hex:ab");
+    for (int i = 1; i < 20000; i++)
+        fputs(",ab", reg);
+    fputs("\r\n", reg);
+    fclose(reg);
+    sh("python3 tests/mkhive.py %s && hivexregedit --merge %s %s", in_root("/hive"),
+       in_root("/hive"), in_root("/fill.reg"));
+    CHECK(start_daemon(&p) == 0, "%s", p.cl.msg);
+    ferry_reg_args a = { .hive = "/hive", .key = "KEY" };   /* names match without case */
+    CLEANUP_XDR(ferry_reg_ret) r = { 0 };
+    CHECK(rpc_reg_values(&p.cl, &a, &r, NULL) == 0, "%s", p.cl.msg);
+    CHECK(r.values.values_len == 3, "%u values", r.values.values_len);
+    ferry_reg_value *v = r.values.values_val;
+    CHECK(!strcmp(v[0].name, "S") && v[0].type == 1 && v[0].data.data_len == 12 &&
+          !memcmp(v[0].data.data_val, "h\0e\0l\0l\0o\0\0\0", 12), "string as UTF-16LE");
+    CHECK(!strcmp(v[1].name, "D") && v[1].type == 4 && v[1].data.data_len == 4 &&
+          !memcmp(v[1].data.data_val, "\7\0\0\0", 4) && !v[1].truncated, "dword");
+    CHECK(!strcmp(v[2].name, "Big") && v[2].truncated &&
+          v[2].data.data_len == FERRY_MAX_REG_DATA && (unsigned char) v[2].data.data_val[0] == 0xab,
+          "a value over the limit is cut and says so");
+    a.key = "Key\\Nope";
+    CHECK(rpc_reg_values(&p.cl, &a, &r, NULL) < 0 && p.cl.err == ENOENT, "missing key: %s",
+          p.cl.msg);
+    write_file(in_root("/text"), "not a hive", 10);
+    a.hive = "/text";
+    CHECK(rpc_reg_values(&p.cl, &a, &r, NULL) < 0 && p.cl.err == EINVAL &&
+          strstr(p.cl.msg, "not a registry hive"), "not a hive: %s", p.cl.msg);
+    a.hive = "/../../etc/passwd";
+    CHECK(rpc_reg_values(&p.cl, &a, &r, NULL) < 0 && p.cl.err == ENOENT,
+          "hive path stays in the root: %s", p.cl.msg);
+    stop(&p);
+}
+
 static void roundtrip_checksum_every_algorithm(void)
 {
     static const char *const want[] = {
@@ -1165,6 +1205,7 @@ int main(int argc, char **argv)
     RUN(roundtrip_upload_download);
     RUN(roundtrip_tree_changes);
     RUN(roundtrip_statvfs);
+    RUN(roundtrip_reg_values);
     RUN(roundtrip_checksum_every_algorithm);
     RUN(roundtrip_tar_out_and_in);
     RUN(appliance_procedures_refused_on_host);

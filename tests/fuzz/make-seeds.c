@@ -84,6 +84,9 @@ int main(int argc, char **argv)
     open_seed(dd, "checksum");
     for (int alg = 0; alg < 4; alg++)
         call(FERRY_CHECKSUM, (xdrproc_t) xdr_ferry_checksum_args, &(ferry_checksum_args){ alg, "/f" });
+    open_seed(dd, "registry");
+    call(FERRY_REG_VALUES, (xdrproc_t) xdr_ferry_reg_args, &(ferry_reg_args){ "/f", "A\\B" });
+    call(FERRY_REG_VALUES, (xdrproc_t) xdr_ferry_reg_args, &(ferry_reg_args){ "/d/e/z", "" });
     open_seed(dd, "garbage-then-sync");
     write_all(w.fd, "\x00\x00\x01\x00garbage", 11, -1);
     wire_send_word(&w, FERRY_WORD_SYNC, 42);
