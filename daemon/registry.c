@@ -38,14 +38,20 @@ static void close_hive(hive_h **h)
 }
 
 /* Walk "A\B\C" from the root; hivex compares names without case, as
- * Windows does. */
+ * Windows does. 0 with the call failed if there is no such key. */
 static hive_node_h find_key(struct call *c, hive_h *h, const char *hive, const char *key)
 {
     hive_node_h node = hivex_root(h);
-    char *copy = strdup(key), *save = NULL;
+    char *copy, *save = NULL;
 
-    if (!copy)
-        return call_fail(c, ENOMEM, "out of memory"), 0;
+    if (!node) {
+        call_fail(c, EINVAL, "%s: a hive without a root key", hive);
+        return 0;
+    }
+    if (!(copy = strdup(key))) {
+        call_fail(c, ENOMEM, "out of memory");
+        return 0;
+    }
     for (char *part = strtok_r(copy, "\\", &save); node && part;
          part = strtok_r(NULL, "\\", &save)) {
         errno = 0;

@@ -77,7 +77,7 @@ expect os_mounted_with_its_fstab "esp served" \
 expect inspect_describes_the_os \
     "root=/dev/sda1 type=linux distribution=ferrytest version=1.0 hostname=ferryhost arch=x86_64" \
     "$("$FERRY" inspect "$img/os.img" | awk '$1 != "product" {printf "%s%s=%s", sep, $1, $2; sep=" "}')"
-expect inspect_json '{"root":"/dev/sda1","type":"linux","distribution":"ferrytest","version":"1.0","product":"Ferry Test Linux 1.0","hostname":"ferryhost","arch":"x86_64"}' \
+expect inspect_json '{"root":"/dev/sda1","type":"linux","distribution":"ferrytest","version":"1.0","build":"","product":"Ferry Test Linux 1.0","hostname":"ferryhost","arch":"x86_64"}' \
     "$("$FERRY" inspect "$img/os.img" --json)"
 expect inspect_finds_windows "root=/dev/sda2 type=windows" \
     "$("$FERRY" inspect "$img/windows.img" | awk '$1 == "root" || $1 == "type" {printf "%s%s=%s", sep, $1, $2; sep=" "}')"
