@@ -99,6 +99,8 @@ struct os {
     char distro[64], version[64], build[64], product[256], hostname[256], arch[16];
 };
 
+/* What the registry says of a Windows root. Only inspect asks: a real
+ * SOFTWARE hive is tens of megabytes, too much to open for every command. */
 static void probe_windows(struct session *s, const char *sysdir, struct os *os)
 {
     char software[FERRY_MAX_PATH], system[FERRY_MAX_PATH], key[256], arch[32] = "";
@@ -107,8 +109,6 @@ static void probe_windows(struct session *s, const char *sysdir, struct os *os)
     CLEANUP_XDR(ferry_reg_ret) name = { 0 };
     CLEANUP_XDR(ferry_reg_ret) env = { 0 };
 
-    snprintf(os->type, sizeof os->type, "windows");
-    snprintf(os->product, sizeof os->product, "Windows");
     snprintf(software, sizeof software, "%s/config/SOFTWARE", sysdir);
     snprintf(system, sizeof system, "%s/config/SYSTEM", sysdir);
 
@@ -165,8 +165,9 @@ static const char *elf_arch(const unsigned char *h, ssize_t n)
     }
 }
 
-/* With a candidate mounted at /: is it an OS root? Fills os. */
-static bool probe_root(struct session *s, struct os *os)
+/* With a candidate mounted at /: is it an OS root? Fills os; with
+ * `registry`, also what a Windows registry says. */
+static bool probe_root(struct session *s, struct os *os, bool registry)
 {
     char text[8192], head[64];
 
@@ -189,7 +190,10 @@ static bool probe_root(struct session *s, struct os *os)
     const char *sysdirs[] = { "/Windows/System32", "/WINDOWS/system32", "/Windows/system32" };
     for (size_t i = 0; i < sizeof sysdirs / sizeof sysdirs[0]; i++) {
         if (exists(s, sysdirs[i])) {
-            probe_windows(s, sysdirs[i], os);
+            snprintf(os->type, sizeof os->type, "windows");
+            snprintf(os->product, sizeof os->product, "Windows");
+            if (registry)
+                probe_windows(s, sysdirs[i], os);
             return true;
         }
     }
@@ -212,7 +216,8 @@ static void umount_root(struct session *s)
 }
 
 /* Every OS root among the devices, in device order. */
-static int find_roots(struct session *s, ferry_devices_ret *r, struct os *roots, int max)
+static int find_roots(struct session *s, ferry_devices_ret *r, struct os *roots, int max,
+                      bool registry)
 {
     int n = 0;
 
@@ -221,7 +226,7 @@ static int find_roots(struct session *s, ferry_devices_ret *r, struct os *roots,
         if (!device_mountable(d) || mount_at(s, d, "/", true) < 0)
             continue;
         memset(&roots[n], 0, sizeof roots[n]);
-        if (probe_root(s, &roots[n])) {
+        if (probe_root(s, &roots[n], registry)) {
             device_user_name(d, roots[n].device, sizeof roots[n].device);
             snprintf(roots[n].appliance_dev, sizeof roots[n].appliance_dev, "%s", d->name);
             n++;
@@ -319,7 +324,7 @@ static void mount_fstab(struct session *s, ferry_devices_ret *r, const struct os
 int mount_os(struct session *s, ferry_devices_ret *r)
 {
     struct os roots[8];
-    int n = find_roots(s, r, roots, 8);
+    int n = find_roots(s, r, roots, 8, false);
 
     if (n != 1)
         return -1;
@@ -371,7 +376,7 @@ int cmd_inspect(struct session *s, int argc, char **argv)
     if (rpc_list_devices(&s->cl, NULL, &r, NULL) < 0)
         return call_failed(s);
     sort_devices(&r);
-    n = find_roots(s, &r, roots, 8);
+    n = find_roots(s, &r, roots, 8, true);
     if (n == 0) {
         warnx_("inspect: no operating system found");
         return EXIT_FAILED;
