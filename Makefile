@@ -12,7 +12,7 @@ LDFLAGS  = -static
 TIRPC    = $(LIBDIR)/libtirpc.a
 HIVEX    = $(LIBDIR)/libhivex.a
 
-PROTO_SRC  = proto/wire.c proto/names.c
+PROTO_SRC  = proto/wire.c proto/names.c proto/extent.c
 DAEMON_SRC = $(wildcard daemon/*.c)
 CLI_SRC    = $(wildcard cli/*.c)
 

@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 
 # ---- packages
 # to build ferry and its appliance
-PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev
+PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev dpkg-dev
             zlib1g-dev liblzma-dev libhivex-dev
             linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
             tar util-linux lvm2 file"
@@ -55,14 +55,10 @@ build() {
     # shellcheck disable=SC2086
     need $PKGS_BUILD $PKGS_RUN
     make -s -j"$jobs" build/ferryd
-    # the appliance is rebuilt only when what goes into it changed
-    local key
-    key=$(cat build/ferryd appliance-builder/* | sha256sum | cut -c1-16)
-    if [ "$(cat build/appliance/.key 2>/dev/null)" != "$key" ]; then
-        rm -f build/appliance/.key
-        appliance-builder/build-appliance.sh build/ferryd build/appliance
-        echo "$key" > build/appliance/.key
-    fi
+    # the static tar ferryd runs confined (beside ferryd for host tests)
+    appliance-builder/build-tar.sh build
+    # rebuilt only when what goes into it changed
+    appliance-builder/build-appliance.sh build/ferryd build/tar build/appliance
     make -s -j"$jobs" build/ferry
     build/ferry help --man > build/ferry.1
     build/ferry help --bash-completion > build/ferry.bash-completion

@@ -1,18 +1,26 @@
 #!/bin/bash
 # Build ferry's appliance: a kernel and an initramfs whose /init is ferryd.
 #
-#   build-appliance.sh FERRYD OUTDIR
+#   build-appliance.sh FERRYD TAR OUTDIR
 #
 # Writes OUTDIR/vmlinux.zst, OUTDIR/initrd.zst, OUTDIR/kernel-version and
-# OUTDIR/contents.txt (what the initramfs holds). Everything comes from
-# Debian packages installed on this machine; nothing is downloaded.
+# OUTDIR/contents.txt (what the initramfs holds). TAR is the static GNU tar
+# of build-tar.sh. Everything else comes from Debian packages installed on
+# this machine; nothing is downloaded. Nothing is rebuilt when nothing that
+# goes in changed (OUTDIR/.key).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-ferryd=${1:?usage: build-appliance.sh FERRYD OUTDIR}
-out=${2:?usage: build-appliance.sh FERRYD OUTDIR}
+ferryd=${1:?usage: build-appliance.sh FERRYD TAR OUTDIR}
+tar=${2:?usage: build-appliance.sh FERRYD TAR OUTDIR}
+out=${3:?usage: build-appliance.sh FERRYD TAR OUTDIR}
 mkdir -p "$out"
 export SOURCE_DATE_EPOCH=0      # reproducible archive: fixed times
+
+# The helpers ferryd runs from the initramfs (blkid to name filesystems, lvm
+# for volume groups), each copied with the shared libraries it loads.
+helpers="/usr/sbin/blkid /usr/sbin/lvm"
+libs_of() { ldd "$1" | awk '/=> \// { print $3 } /^\t\// { print $1 }'; }
 
 # ---- 1. kernel (cached by build-kernel.sh, keyed by source and config)
 "$here/build-kernel.sh" "$out/kernel"
@@ -21,10 +29,16 @@ if [ ! -f "$out/vmlinux.zst" ] || [ "$out/kernel/vmlinux" -nt "$out/vmlinux.zst"
     zstd -q -f -19 -T0 "$out/kernel/vmlinux" -o "$out/vmlinux.zst"
 fi
 
-# ---- 2. initramfs: ferryd as /init, and the helpers its operations run
-# (GNU tar for tar-in/out, blkid to name filesystems, lvm for volume
-# groups), each with the shared libraries it loads.
-helpers="/usr/bin/tar /usr/sbin/blkid /usr/sbin/lvm"
+# ---- key: everything that goes into the initramfs, host binaries included
+key=$( { cat "$ferryd" "$tar" "$0"
+         for h in $helpers; do cat "$h"; libs_of "$h" | xargs -r readlink -f | xargs -r cat; done
+       } | sha256sum | cut -c1-16)
+if [ "$(cat "$out/.key" 2>/dev/null)" = "$key" ] && [ -f "$out/initrd.zst" ]; then
+    exit 0
+fi
+rm -f "$out/.key"
+
+# ---- 2. initramfs: ferryd as /init, the static tar, and the helpers
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
@@ -32,12 +46,13 @@ mkdir -p "$stage"/{proc,sys,dev,run,tmp,sysroot,etc/lvm,usr/bin,usr/sbin}
 ln -s usr/bin "$stage/bin"
 ln -s usr/sbin "$stage/sbin"
 install -m 0755 "$ferryd" "$stage/init"
+install -D -m 0755 "$tar" "$stage/usr/libexec/ferry/tar"
 
 copy_with_libs() {
     local f=$1
     install -D -m 0755 "$f" "$stage$f"
     # ldd prints "name => /path (addr)" or "/lib64/ld-linux... (addr)"
-    ldd "$f" | awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+    libs_of "$f" | while read -r lib; do
         real=$(readlink -f "$lib")
         install -D -m 0755 "$real" "$stage$lib"
     done
@@ -65,3 +80,4 @@ zstd -q -f -19 -T0 "$out/initrd.cpio" -o "$out/initrd.zst"
 echo "appliance: kernel $(cat "$out/kernel-version"), initramfs $(stat -c %s "$out/initrd.cpio") bytes" \
      "($(stat -c %s "$out/initrd.zst") compressed)" >&2
 rm -f "$out/initrd.cpio"
+echo "$key" > "$out/.key"

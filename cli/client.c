@@ -160,7 +160,17 @@ static int chunk(struct client *cl, struct download *dl, const struct wire_frame
             moved(cl, len);
         break;
     case FERRY_CHUNK_HOLE:
-        if (!dl->err && (r = dl->x->hole(dl->x->opaque, head.hole_length)) == 0)
+    case FERRY_CHUNK_BAD:
+        /* a length the host cannot seek to is not a file */
+        if (head.hole_length > (uint64_t) INT64_MAX - cl->moved ||
+            (head.kind == FERRY_CHUNK_BAD && !dl->x->bad)) {
+            errno = EBADMSG;
+            snprintf(cl->w.error, sizeof cl->w.error, "%s", head.kind == FERRY_CHUNK_BAD
+                     ? "an unreadable range nobody asked for" : "a hole beyond any file's size");
+            return -1;
+        }
+        if (!dl->err && (r = (head.kind == FERRY_CHUNK_BAD ? dl->x->bad : dl->x->hole)(
+                             dl->x->opaque, head.hole_length)) == 0)
             moved(cl, head.hole_length);
         break;
     }
@@ -270,7 +280,7 @@ static int upload(struct client *cl, uint32_t proc, uint32_t serial, const struc
 }
 
 int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args,
-                xdrproc_t xdr_ret, void *ret, enum xfer_dir dir, const struct xfer *x)
+                xdrproc_t xdr_ret, void *ret, enum ferry_xfer dir, const struct xfer *x)
 {
     const char *name = ferry_proc_name(proc);
     struct ferry_header h = {
@@ -297,10 +307,10 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
             return fail(cl, EMSGSIZE, "%s: arguments too large", name);
         return lost(cl, "closed the channel (did it crash?)");
     }
-    if (dir == XFER_UPLOAD &&
+    if (dir == FERRY_XFER_UPLOAD &&
         upload(cl, proc, h.serial, x, &local_err, local_msg, sizeof local_msg) < 0)
         return -1;
-    r = read_reply(cl, proc, h.serial, xdr_ret, ret, dir == XFER_DOWNLOAD ? &dl : NULL);
+    r = read_reply(cl, proc, h.serial, xdr_ret, ret, dir == FERRY_XFER_DOWNLOAD ? &dl : NULL);
     if (dl.err) {
         local_err = dl.err;
         memcpy(local_msg, dl.msg, sizeof local_msg);

@@ -13,6 +13,9 @@ struct xfer {
     int (*data)(void *opaque, const void *buf, size_t len);
     /* download: len bytes of zeros; return 0, or -1 with errno */
     int (*hole)(void *opaque, uint64_t len);
+    /* download: len bytes the daemon could not read (asked for with
+     * unreadable_as_zeros): zeros stand in for them. NULL: not asked. */
+    int (*bad)(void *opaque, uint64_t len);
     /* upload: fill buf (len bytes at most); return bytes, 0 at the end, or
      * -1 with errno. May instead set *hole to skip over zeros (return 0). */
     ssize_t (*read)(void *opaque, void *buf, size_t len, uint64_t *hole);
@@ -50,13 +53,11 @@ struct client {
 int client_handshake(struct client *cl, int fd, int launch_timeout_ms);
 void client_free(struct client *cl);
 
-enum xfer_dir { XFER_NONE, XFER_DOWNLOAD, XFER_UPLOAD };
-
 /* One call. Returns 0 with *ret decoded (free it with xdr_free), or -1 with
  * cl->err and cl->msg set. After a timeout or a garbled reply the channel is
  * resynchronised; if that fails, cl->broken is set. */
 int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args,
-                xdrproc_t xdr_ret, void *ret, enum xfer_dir dir, const struct xfer *x);
+                xdrproc_t xdr_ret, void *ret, enum ferry_xfer dir, const struct xfer *x);
 
 /* Typed stubs, one per procedure of ferry.x:
  *   int rpc_NAME(struct client *, Args *, Ret *, const struct xfer *); */
@@ -64,7 +65,7 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
     static inline int rpc_##name(struct client *cl, A *a, R *r, const struct xfer *x) \
     {                                                                           \
         return client_call(cl, num, (xdrproc_t) xdr_##A, a, (xdrproc_t) xdr_##R, r, \
-                           XFER_##dir, x);                                      \
+                           FERRY_XFER_##dir, x);                                \
     }
 FERRY_PROCS(FERRY_STUB)
 

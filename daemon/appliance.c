@@ -14,8 +14,6 @@
 
 #include "daemon.h"
 
-#define CHANNEL_NAME "org.ferry.channel.0"
-
 static void say(const char *msg)
 {
     write(2, msg, strlen(msg));
@@ -88,7 +86,7 @@ void appliance_settings(void)
     }
 }
 
-/* The virtio-serial port named CHANNEL_NAME: /dev/vportNpM. Its device node
+/* The virtio-serial port named FERRY_CHANNEL_NAME: /dev/vportNpM. Its device node
  * may appear a moment after we start, so look for a while. */
 int appliance_channel(void)
 {
@@ -107,7 +105,7 @@ int appliance_channel(void)
                 close(fd);
             name[n > 0 ? n : 0] = '\0';
             name[strcspn(name, "\n")] = '\0';
-            if (strcmp(name, CHANNEL_NAME) != 0)
+            if (strcmp(name, FERRY_CHANNEL_NAME) != 0)
                 continue;
             snprintf(path, sizeof path, "/dev/%s", de->d_name);
             fd = open(path, O_RDWR | O_CLOEXEC);
@@ -120,30 +118,81 @@ int appliance_channel(void)
             closedir(dir);
         nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
     }
-    say("ferryd: no virtio-serial port named " CHANNEL_NAME "\n");
+    say("ferryd: no virtio-serial port named " FERRY_CHANNEL_NAME "\n");
     return -1;
 }
 
-/* Unmount what is below /sysroot, deepest first, so that every filesystem
- * written with --rw is clean before the power goes. */
-static void unmount_all(void)
+/* /proc/mounts escapes space, tab, newline and backslash in paths as \ooo. */
+static void unescape(char *s)
 {
-    char lines[64][256];
-    int n = 0;
-    FILE *f = fopen("/proc/mounts", "r");
-    char dev[256], dir[256];
+    char *o = s;
 
-    while (f && n < 64 && fscanf(f, "%255s %255s %*[^\n]", dev, dir) == 2)
-        if (strncmp(dir, "/sysroot", 8) == 0)
-            snprintf(lines[n++], sizeof lines[0], "%s", dir);
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *o++ = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
+            s += 3;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
+/* The mount points at or below /sysroot, in the order they were mounted,
+ * as one NUL-separated block; *count of them. NULL if none. */
+static char *sysroot_mounts(int *count)
+{
+    FILE *f = fopen("/proc/mounts", "re");
+    char *line = NULL, *all = NULL;
+    size_t cap = 0, len = 0;
+
+    *count = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        char *dir = strchr(line, ' ');
+        if (!dir)
+            continue;
+        dir++;
+        dir[strcspn(dir, " ")] = '\0';
+        unescape(dir);
+        if (strncmp(dir, "/sysroot", 8) || (dir[8] && dir[8] != '/'))
+            continue;
+        size_t n = strlen(dir) + 1;
+        char *grown = realloc(all, len + n);
+        if (!grown)
+            break;
+        all = grown;
+        memcpy(all + len, dir, n);
+        len += n;
+        (*count)++;
+    }
+    free(line);
     if (f)
         fclose(f);
-    while (n-- > 0) {
-        if (umount2(lines[n], 0) == 0)
-            continue;
-        fprintf(stderr, "ferryd: umount %s: %s; detaching it\n", lines[n], strerror(errno));
-        umount2(lines[n], MNT_DETACH);
+    return all;
+}
+
+/* Unmount everything below /sysroot, the last mounted first (a mount is
+ * always above what it was mounted on), so that every filesystem written
+ * with --rw is clean before the power goes. */
+static void unmount_all(void)
+{
+    int n;
+    char *all = sysroot_mounts(&n);
+    char **dirs = calloc(n ? n : 1, sizeof *dirs);
+
+    for (int i = 0, off = 0; dirs && i < n; i++) {
+        dirs[i] = all + off;
+        off += strlen(dirs[i]) + 1;
     }
+    while (dirs && n-- > 0) {
+        if (umount2(dirs[n], 0) == 0)
+            continue;
+        fprintf(stderr, "ferryd: umount %s: %s; detaching it\n", dirs[n], strerror(errno));
+        umount2(dirs[n], MNT_DETACH);
+    }
+    free(dirs);
+    free(all);
 }
 
 void appliance_poweroff(void)

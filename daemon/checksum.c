@@ -54,29 +54,25 @@ int do_checksum(struct call *c, ferry_checksum_args *a, ferry_checksum_ret *r)
     unsigned char sum[SHA512_DIGEST_LENGTH];
     union digest_ctx ctx;
     const struct digest *dg;
-    struct stat st;
     ssize_t n;
     CLEANUP_CLOSE int fd = -1;
 
     if ((unsigned) a->alg >= sizeof digests / sizeof digests[0])
         return call_fail(c, EINVAL, "unknown checksum algorithm %d", a->alg);
     dg = &digests[a->alg];
-    fd = open_in_root(c, a->path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+    fd = open_regular(c, a->path);
     if (fd < 0)
         return -1;
-    if (fstat(fd, &st) < 0)
-        return call_fail_errno(c, errno, "%s", a->path);
-    if (!S_ISREG(st.st_mode))
-        return call_fail(c, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "%s: not a regular file",
-                         a->path);
     dg->init(&ctx);
-    while ((n = read(fd, buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
+    for (uint64_t pos = 0; (n = read(fd, buf, sizeof buf)) != 0; pos += n) {
+        if (n < 0 && errno == EINTR) {
+            n = 0;
             continue;
+        }
         if (n < 0)
-            return call_fail_errno(c, errno, "%s", a->path);
+            return call_fail(c, errno, "%s: %s at offset %llu", a->path, strerror(errno),
+                             (unsigned long long) pos);
         dg->update(&ctx, buf, n);
-        call_keepalive(c);
     }
     dg->final(sum, &ctx);
     r->hex = malloc(dg->len * 2 + 1);

@@ -19,6 +19,7 @@ struct daemon {
     int progress_ms;         /* least time between progress events */
     bool appliance;          /* PID 1 in the VM: mount and devices allowed */
     bool no_direct;          /* no O_DIRECT reads (for measuring) */
+    const char *tar;         /* the static GNU tar run for tar-in and tar-out */
 };
 extern struct daemon d;
 
@@ -53,18 +54,36 @@ void call_interrupted(struct call *c, const struct wire_frame *f, int r);
 /* path.c: every path from the client is resolved inside the served root,
  * with absolute symlinks and ".." kept inside it (openat2 RESOLVE_IN_ROOT). */
 int open_in_root(struct call *c, const char *path, int flags, mode_t mode);
+/* Open a regular file for reading. Its type is checked on an O_PATH
+ * descriptor before it is opened for real, so that a fifo or a device
+ * node in the image is never opened. */
+int open_regular(struct call *c, const char *path);
 /* Open the directory holding the last component of path; *name is set to
  * that component (into buf). Fails for "/" and paths ending in . or .. */
 int open_parent(struct call *c, const char *path, char *buf, size_t bufsz, const char **name);
 int stat_path(struct call *c, const char *path, bool follow, struct ferry_stat *st);
 int statx_at(int dirfd, const char *name, int flags, struct ferry_stat *st);
 
-/* transfer.c: chunk streams. call_keepalive sends an empty progress event
- * at most once a second, so that a long piece of work is not taken for a
- * silent daemon by the client's inactivity timeout. */
-void call_keepalive(struct call *c);
-int send_fd(struct call *c, int fd, bool seekable, uint64_t total, bool progress, uint64_t *sent);
+/* events.c: progress events; keepalives while the main thread is in a busy
+ * section (a long system call), sent by a second thread. Nothing may be
+ * sent on the channel between busy_begin and busy_end. */
+void send_progress(struct call *c, uint64_t position, uint64_t total);
+void busy_begin(struct call *c);
+void busy_end(struct call *c);
+
+/* send.c: a file out as chunks. */
+struct send_opts {
+    bool seekable;           /* a regular file: holes found, O_DIRECT reads */
+    uint64_t total;          /* its size (seekable) */
+    bool progress;           /* send progress events */
+    bool zeros_for_bad;      /* unreadable ranges as BAD chunks, not an error */
+};
+int send_fd(struct call *c, int fd, const struct send_opts *o, uint64_t *sent);
 int send_data(struct call *c, const void *data, size_t len);
+unsigned char *transfer_buffer(void);   /* aligned, FERRY_MAX_CHUNK bytes */
+bool direct_on(int fd);                  /* O_DIRECT, if the file takes it */
+void direct_off(int fd);
+/* recv.c: a file in as chunks. */
 int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received);
 
 /* session.c: the hello, and serving frames until the channel closes or a
@@ -81,14 +100,21 @@ void appliance_settings(void);
 int appliance_channel(void);
 void appliance_poweroff(void) __attribute__((noreturn));
 
-/* run.c: run a helper program (tar, blkid) with the given fds as stdin and
- * stdout, in directory dirfd (or -1). Its stderr is kept for error messages. */
+/* run.c: run a helper program (tar, blkid, lvm). Its stderr is kept for
+ * error messages. */
 struct helper {
     pid_t pid;
     int errfd;               /* memfd holding the helper's stderr */
 };
-int helper_start(struct call *c, struct helper *h, char *const argv[], int in, int out, int dirfd);
-/* Wait for it; 0 when it exited 0, else call_fail with its stderr. */
+struct helper_io {
+    int in, out;             /* its stdin and stdout; -1: /dev/null */
+    int dirfd;               /* where it starts; -1: here */
+    bool confined;           /* chrooted into the served root; argv[0] is then
+                                the absolute path of a static program */
+};
+int helper_start(struct call *c, struct helper *h, char *const argv[], const struct helper_io *io);
+/* Wait for it (with keepalives); 0 when it exited 0, else call_fail with
+ * its stderr. */
 int helper_finish(struct call *c, struct helper *h, const char *what);
 /* Kill and reap it, when the call failed for another reason. */
 void helper_kill(struct helper *h);

@@ -63,7 +63,7 @@ static int run_blkid(struct call *c, ferry_device *devs, unsigned n)
     if (out < 0)
         return call_fail_errno(c, errno, "memfd_create");
     /* blkid exits 2 when it finds nothing: not an error for a listing */
-    if (helper_start(c, &h, argv, -1, out, -1) < 0) {
+    if (helper_start(c, &h, argv, &(struct helper_io){ -1, out, -1, false }) < 0) {
         close(out);
         return -1;
     }
@@ -162,7 +162,7 @@ static bool activate_lvm(struct call *c)
     if (done)
         return false;
     done = true;
-    if (helper_start(&scratch, &h, disks_readonly() ? ro : rw, -1, -1, -1) == 0)
+    if (helper_start(&scratch, &h, disks_readonly() ? ro : rw, &(struct helper_io){ -1, -1, -1, false }) == 0)
         helper_finish(&scratch, &h, "lvm");
     return true;
 }

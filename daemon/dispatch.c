@@ -7,8 +7,6 @@
 
 #include "daemon.h"
 
-enum xfer { XFER_NONE, XFER_DOWNLOAD, XFER_UPLOAD };
-
 struct proc {
     const char *name;
     xdrproc_t xdr_args;
@@ -16,7 +14,7 @@ struct proc {
     xdrproc_t xdr_ret;
     size_t ret_size;
     int (*run)(struct call *c, void *args, void *ret);
-    enum xfer xfer;
+    enum ferry_xfer xfer;
 };
 
 /* Each procedure of ferry.x has a handler do_NAME with its own types; a
@@ -31,7 +29,7 @@ FERRY_PROCS(DECLARE)
 FERRY_PROCS(WRAP)
 #define ENTRY(num, name, A, R, dir)                                       \
     [num] = { #name, (xdrproc_t) xdr_##A, sizeof(A), (xdrproc_t) xdr_##R, \
-              sizeof(R), run_##name, XFER_##dir },
+              sizeof(R), run_##name, FERRY_XFER_##dir },
 static const struct proc procs[] = { FERRY_PROCS(ENTRY) };
 
 #define NPROCS (sizeof procs / sizeof procs[0])
@@ -97,10 +95,7 @@ static void reply_error(struct call *c);
 
 static void reply(struct call *c, int status, xdrproc_t xdr_body, const void *body)
 {
-    struct ferry_header h = {
-        .prog = FERRY_PROGRAM_ID, .vers = FERRY_PROTOCOL_VERSION, .proc = c->proc,
-        .type = FERRY_REPLY, .serial = c->serial, .status = status,
-    };
+    struct ferry_header h = ferry_msg_header(c->proc, FERRY_REPLY, c->serial, status);
 
     if (wire_send(&d.w, &h, xdr_body, body, NULL, 0) == 0)
         return;
@@ -153,12 +148,12 @@ static void close_transfer(struct call *c, const struct proc *p, int r)
 {
     if (c->closed || c->lost || c->dead || c->have_sync)
         return;
-    if (p->xfer == XFER_DOWNLOAD) {
+    if (p->xfer == FERRY_XFER_DOWNLOAD) {
         enum ferry_chunk_kind k = r == 0 ? FERRY_CHUNK_END : FERRY_CHUNK_CANCEL;
         if (wire_send_chunk(&d.w, c->proc, c->serial, k, 0, NULL, 0) < 0)
             c->dead = true;
         c->closed = true;
-    } else if (p->xfer == XFER_UPLOAD) {
+    } else if (p->xfer == FERRY_XFER_UPLOAD) {
         drain_upload(c);
     }
 }
@@ -184,6 +179,12 @@ static void serve_call(const struct wire_frame *f)
     }
     if (wire_decode(f, p->xdr_args, &args) < 0) {
         r = call_fail(&c, EINVAL, "%s: malformed arguments", p->name);
+    } else if (p->xfer == FERRY_XFER_NONE) {
+        /* it sends nothing until its reply: keepalives cover all of it */
+        busy_begin(&c);
+        r = p->run(&c, &args, &ret);
+        busy_end(&c);
+        xdr_free(p->xdr_args, (char *) &args);
     } else {
         r = p->run(&c, &args, &ret);
         xdr_free(p->xdr_args, (char *) &args);

@@ -12,18 +12,17 @@
 int do_download(struct call *c, ferry_download_args *a, ferry_transfer_ret *r)
 {
     struct stat st;
-    /* O_NONBLOCK: a fifo in a hostile image must not hang the open */
-    CLEANUP_CLOSE int fd = open_in_root(c, a->path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+    CLEANUP_CLOSE int fd = open_regular(c, a->path);
 
     if (fd < 0)
         return -1;
     if (fstat(fd, &st) < 0)
         return call_fail_errno(c, errno, "%s", a->path);
-    if (S_ISDIR(st.st_mode))
-        return call_fail(c, EISDIR, "%s: Is a directory", a->path);
-    if (!S_ISREG(st.st_mode))
-        return call_fail(c, EINVAL, "%s: not a regular file", a->path);
-    if (send_fd(c, fd, true, st.st_size, a->progress, &r->size) < 0)
+    struct send_opts o = {
+        .seekable = true, .total = st.st_size, .progress = a->progress,
+        .zeros_for_bad = a->unreadable_as_zeros,
+    };
+    if (send_fd(c, fd, &o, &r->size) < 0)
         return call_prefix(c, a->path);
     return 0;
 }
@@ -56,14 +55,18 @@ int do_upload(struct call *c, ferry_upload_args *a, ferry_transfer_ret *r)
     const char *name;
     struct stat old;
     bool replace;
+    int ret = 0;
     CLEANUP_CLOSE int dir = open_parent(c, a->path, buf, sizeof buf, &name);
     CLEANUP_CLOSE int fd = -1;
 
     if (dir < 0)
         return -1;
-    replace = fstatat(dir, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
-    if (replace && S_ISDIR(old.st_mode))
+    bool exists = fstatat(dir, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && S_ISDIR(old.st_mode))
         return call_fail(c, EISDIR, "%s: Is a directory", a->path);
+    /* a regular file is replaced keeping its owner and mode; anything else
+     * in the way (a symlink, say) gives those of a new file */
+    replace = exists && S_ISREG(old.st_mode);
     fd = create_aside(dir, tmp, sizeof tmp);
     if (fd < 0)
         return call_fail_errno(c, errno, "%s", a->path);
@@ -71,17 +74,15 @@ int do_upload(struct call *c, ferry_upload_args *a, ferry_transfer_ret *r)
         call_prefix(c, a->path);
         goto fail;
     }
-    /* The new file takes the place of the old one, with its owner and mode. */
-    if (replace && fchown(fd, old.st_uid, old.st_gid) < 0 && errno != EPERM) {
-        call_fail_errno(c, errno, "%s: chown", a->path);
-        goto fail;
-    }
-    if (fchmod(fd, replace ? old.st_mode & 07777 : a->mode & 07777) < 0 ||
-        fsync(fd) < 0 || renameat(dir, tmp, dir, name) < 0) {
-        call_fail_errno(c, errno, "%s", a->path);
-        goto fail;
-    }
-    return 0;
+    busy_begin(c);   /* the fsync may take a while */
+    if (replace && fchown(fd, old.st_uid, old.st_gid) < 0 && errno != EPERM)
+        ret = call_fail_errno(c, errno, "%s: chown", a->path);
+    else if (fchmod(fd, replace ? old.st_mode & 07777 : a->mode & 07777) < 0 ||
+             fsync(fd) < 0 || renameat(dir, tmp, dir, name) < 0)
+        ret = call_fail_errno(c, errno, "%s", a->path);
+    busy_end(c);
+    if (ret == 0)
+        return 0;
 fail:
     unlinkat(dir, tmp, 0);
     return -1;

@@ -15,11 +15,31 @@
 #include "daemon.h"
 
 
+/* The static GNU tar the appliance carries (build-tar.sh). */
+#define APPLIANCE_TAR "/usr/libexec/ferry/tar"
+
+/* How long a write may wait for the client to read: a client that stopped
+ * reading for this long has gone; the stream is then out of step. */
+#define WRITE_TIMEOUT_MS 60000
+
 static void usage(void)
 {
     fprintf(stderr, "usage: ferryd --root DIR --fd N [--chunk-size BYTES] "
-                    "[--progress-ms MS] [--frame-timeout MS]\n");
+                    "[--progress-ms MS] [--frame-timeout MS] [--tar PATH]\n");
     exit(2);
+}
+
+/* On a host: the static tar beside this ferryd (build/tar). */
+static const char *tar_beside_me(void)
+{
+    static char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 8);
+
+    if (n < 0)
+        return "tar";
+    path[n] = '\0';
+    strcpy(strrchr(path, '/') + 1, "tar");
+    return path;
 }
 
 int main(int argc, char **argv)
@@ -30,6 +50,7 @@ int main(int argc, char **argv)
         { "chunk-size", required_argument, 0, 'c' },
         { "progress-ms", required_argument, 0, 'p' },
         { "frame-timeout", required_argument, 0, 't' },
+        { "tar", required_argument, 0, 'T' },
         { 0, 0, 0, 0 },
     };
     const char *root = NULL;
@@ -44,6 +65,7 @@ int main(int argc, char **argv)
         case 'c': d.chunk_size = strtoul(optarg, NULL, 0); break;
         case 'p': d.progress_ms = atoi(optarg); break;
         case 't': frame_timeout = atoi(optarg); break;
+        case 'T': d.tar = optarg; break;
         default: usage();
         }
     }
@@ -51,6 +73,7 @@ int main(int argc, char **argv)
         appliance_init();
         appliance_settings();
         root = "/sysroot";
+        d.tar = APPLIANCE_TAR;
         fd = appliance_channel();
         if (fd < 0)
             appliance_poweroff();
@@ -70,10 +93,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (wire_init(&d.w, fd) < 0) {
-        fprintf(stderr, "ferryd: out of memory\n");
+        fprintf(stderr, "ferryd: %s\n", strerror(errno));
         return 1;
     }
+    if (!d.tar)
+        d.tar = tar_beside_me();
     d.w.frame_timeout_ms = frame_timeout;
+    d.w.write_timeout_ms = WRITE_TIMEOUT_MS;
     if (send_hello() < 0) {
         fprintf(stderr, "ferryd: hello: %s\n", d.w.error);
         return 1;

@@ -30,7 +30,7 @@ static int probe_type(struct call *c, const char *dev, char *type, size_t size)
 
     if (out < 0)
         return call_fail_errno(c, errno, "memfd_create");
-    if (helper_start(c, &h, argv, -1, out, -1) < 0 || helper_finish(c, &h, "blkid") < 0) {
+    if (helper_start(c, &h, argv, &(struct helper_io){ -1, out, -1, false }) < 0 || helper_finish(c, &h, "blkid") < 0) {
         close(out);
         return call_fail(c, ENODEV, "%s: no filesystem found", dev);
     }
@@ -41,6 +41,49 @@ static int probe_type(struct call *c, const char *dev, char *type, size_t size)
     if (!type[0])
         return call_fail(c, ENODEV, "%s: no filesystem found", dev);
     return 0;
+}
+
+/* mount(8)'s generic options are flags, not text for the filesystem (isofs
+ * refuses "ro" as data). Those that only mean something to fstab or to
+ * mount(8) are dropped; dev, suid and exec are dropped too: what comes
+ * from an image never gets device nodes, setuid bits or execution. */
+static const struct {
+    const char *name;
+    unsigned long set, clear;
+} generic[] = {
+    { "ro", MS_RDONLY, 0 },          { "rw", 0, 0 },   /* the session decides */
+    { "noatime", MS_NOATIME, 0 },    { "atime", 0, MS_NOATIME },
+    { "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
+    { "relatime", MS_RELATIME, 0 },  { "norelatime", 0, MS_RELATIME },
+    { "strictatime", MS_STRICTATIME, 0 }, { "lazytime", MS_LAZYTIME, 0 },
+    { "sync", MS_SYNCHRONOUS, 0 },   { "async", 0, MS_SYNCHRONOUS },
+    { "dirsync", MS_DIRSYNC, 0 },    { "defaults", 0, 0 },
+    { "nodev", 0, 0 },  { "dev", 0, 0 },  { "nosuid", 0, 0 },  { "suid", 0, 0 },
+    { "noexec", 0, 0 }, { "exec", 0, 0 },  { "auto", 0, 0 },  { "noauto", 0, 0 },
+    { "user", 0, 0 },   { "nouser", 0, 0 }, { "users", 0, 0 }, { "owner", 0, 0 },
+    { "nofail", 0, 0 }, { "_netdev", 0, 0 }, { "loud", 0, 0 }, { "silent", MS_SILENT, 0 },
+};
+
+/* Split options into flags and the filesystem's own text (into data). */
+static unsigned long parse_options(const char *options, char *data, size_t size)
+{
+    unsigned long flags = 0;
+    size_t o = 0;
+
+    data[0] = '\0';
+    for (const char *p = options; *p;) {
+        size_t n = strcspn(p, ",");
+        size_t i, known = sizeof generic / sizeof generic[0];
+        for (i = 0; i < known; i++)
+            if (strlen(generic[i].name) == n && !strncmp(p, generic[i].name, n))
+                break;
+        if (i < known)
+            flags = (flags | generic[i].set) & ~generic[i].clear;
+        else if (n && strncmp(p, "x-", 2) && strncmp(p, "comment=", 8) && o + n + 2 < size)
+            o += snprintf(data + o, size - o, "%s%.*s", o ? "," : "", (int) n, p);
+        p += n + (p[n] == ',');
+    }
+    return flags;
 }
 
 static const char *no_replay(const char *fstype)
@@ -59,6 +102,7 @@ int do_mount(struct call *c, ferry_mount_args *a, ferry_void *r)
     (void) r;
     char type[64], target[64], opts[FERRY_MAX_STRING + 64];
     const char *extra;
+    unsigned long flags;
     CLEANUP_CLOSE int fd = -1;
 
     if (need_appliance(c, "mount") < 0)
@@ -72,14 +116,17 @@ int do_mount(struct call *c, ferry_mount_args *a, ferry_void *r)
     /* blkid's names, the kernel's drivers: ext2/3 are served by ext4, ntfs
      * by ntfs3 */
     const char *driver = !strncmp(type, "ext", 3) ? "ext4" : !strcmp(type, "ntfs") ? "ntfs3" : type;
-    extra = a->readonly ? no_replay(type) : NULL;
-    snprintf(opts, sizeof opts, "%s%s%s", a->options, a->options[0] && extra ? "," : "",
-             extra ? extra : "");
+    flags = parse_options(a->options, opts, sizeof opts - 32);
+    if (a->readonly)
+        flags |= MS_RDONLY;
+    extra = flags & MS_RDONLY ? no_replay(type) : NULL;
+    if (extra)
+        snprintf(opts + strlen(opts), 32, "%s%s", opts[0] ? "," : "", extra);
     fd = open_in_root(c, a->mountpoint, O_PATH | O_DIRECTORY, 0);
     if (fd < 0)
         return -1;
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-    if (mount(a->device, target, driver, a->readonly ? MS_RDONLY : 0, opts) < 0)
+    if (mount(a->device, target, driver, flags | MS_NODEV | MS_NOSUID | MS_NOEXEC, opts) < 0)
         return call_fail_errno(c, errno, "mount %s (%s) on %s", a->device, type, a->mountpoint);
     /* our descriptor of the root still sees what the mount covered */
     if (reopen_root() < 0)

@@ -6,7 +6,9 @@
  * wrappers for openat2 or statx yet; their structures are Linux's ABI. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -59,6 +61,29 @@ int open_in_root(struct call *c, const char *path, int flags, mode_t mode)
     while (*rel == '/')
         rel++;
     fd = syscall(SYS_openat2, d.rootfd, *rel ? rel : ".", &how, sizeof how);
+    if (fd < 0)
+        return call_fail_errno(c, errno, "%s", path);
+    return fd;
+}
+
+int open_regular(struct call *c, const char *path)
+{
+    char self[64];
+    struct stat st;
+    CLEANUP_CLOSE int p = open_in_root(c, path, O_PATH, 0);
+    int fd;
+
+    if (p < 0)
+        return -1;
+    if (fstat(p, &st) < 0)
+        return call_fail_errno(c, errno, "%s", path);
+    if (S_ISDIR(st.st_mode))
+        return call_fail(c, EISDIR, "%s: Is a directory", path);
+    if (!S_ISREG(st.st_mode))
+        return call_fail(c, EINVAL, "%s: not a regular file", path);
+    /* the O_PATH descriptor pins the inode: this opens what was checked */
+    snprintf(self, sizeof self, "/proc/self/fd/%d", p);
+    fd = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return call_fail_errno(c, errno, "%s", path);
     return fd;

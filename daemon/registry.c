@@ -86,7 +86,9 @@ static int put_value(struct call *c, hive_h *h, hive_value_h v, ferry_reg_value 
 
 int do_reg_values(struct call *c, ferry_reg_args *a, ferry_reg_ret *r)
 {
-    CLEANUP_CLOSE int fd = open_in_root(c, a->hive, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+    /* a regular file only: hivex opens it again by name, and a fifo
+     * would block the daemon for ever */
+    CLEANUP_CLOSE int fd = open_regular(c, a->hive);
     __attribute__((cleanup(close_hive))) hive_h *h = NULL;
     char self[64];
 

@@ -28,10 +28,7 @@ int reopen_root(void)
 int send_hello(void)
 {
     struct utsname u;
-    struct ferry_header h = {
-        .prog = FERRY_PROGRAM_ID, .vers = FERRY_PROTOCOL_VERSION,
-        .proc = FERRY_EVENT_HELLO, .type = FERRY_EVENT,
-    };
+    struct ferry_header h = ferry_msg_header(FERRY_EVENT_HELLO, FERRY_EVENT, 0, FERRY_OK);
     struct ferry_hello hello = {
         .protocol_version = FERRY_PROTOCOL_VERSION,
         .daemon_version = FERRYD_VERSION,

@@ -41,7 +41,7 @@ int do_readlink(struct call *c, ferry_path_args *a, ferry_readlink_ret *r)
 int do_statvfs(struct call *c, ferry_path_args *a, ferry_statvfs_ret *r)
 {
     struct statvfs sv;
-    CLEANUP_CLOSE int fd = open_in_root(c, a->path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+    CLEANUP_CLOSE int fd = open_in_root(c, a->path, O_PATH, 0);
 
     if (fd < 0)
         return -1;

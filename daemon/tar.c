@@ -1,4 +1,9 @@
-/* tar.c: tar archives of a directory, made and unpacked by GNU tar. */
+/* tar.c: tar archives of a directory, made and unpacked by GNU tar.
+ *
+ * tar runs confined (run.c): chrooted into the served root, started in the
+ * directory. Extracting, it follows symlinks that already exist in the
+ * image for a member's parents; confined, those lead to the image, never
+ * to the appliance or another disk. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,20 +13,20 @@
 int do_tar_out(struct call *c, ferry_tar_args *a, ferry_void *r)
 {
     (void) r;
-    char *argv[] = { "tar", "--numeric-owner", "--sparse", "-cf", "-", ".", NULL };
+    char *argv[] = { (char *) d.tar, "--numeric-owner", "--sparse", "-cf", "-", ".", NULL };
     struct helper h;
     int p[2], ret;
     uint64_t n;
-    CLEANUP_CLOSE int dir = open_in_root(c, a->path, O_RDONLY | O_DIRECTORY, 0);
+    CLEANUP_CLOSE int dir = open_in_root(c, a->path, O_PATH | O_DIRECTORY, 0);
 
     if (dir < 0)
         return -1;
     if (pipe2(p, O_CLOEXEC) < 0)
         return call_fail_errno(c, errno, "pipe");
-    ret = helper_start(c, &h, argv, -1, p[1], dir);
+    ret = helper_start(c, &h, argv, &(struct helper_io){ -1, p[1], dir, true });
     close(p[1]);
     if (ret == 0) {
-        ret = send_fd(c, p[0], false, 0, false, &n);
+        ret = send_fd(c, p[0], &(struct send_opts){ 0 }, &n);
         if (ret < 0)
             helper_kill(&h);
         else if (helper_finish(c, &h, "tar") < 0)
@@ -34,17 +39,17 @@ int do_tar_out(struct call *c, ferry_tar_args *a, ferry_void *r)
 int do_tar_in(struct call *c, ferry_tar_args *a, ferry_void *r)
 {
     (void) r;
-    char *argv[] = { "tar", "--numeric-owner", "-xf", "-", NULL };
+    char *argv[] = { (char *) d.tar, "--numeric-owner", "-xf", "-", NULL };
     struct helper h;
     int p[2], ret;
     uint64_t n;
-    CLEANUP_CLOSE int dir = open_in_root(c, a->path, O_RDONLY | O_DIRECTORY, 0);
+    CLEANUP_CLOSE int dir = open_in_root(c, a->path, O_PATH | O_DIRECTORY, 0);
 
     if (dir < 0)
         return -1;
     if (pipe2(p, O_CLOEXEC) < 0)
         return call_fail_errno(c, errno, "pipe");
-    ret = helper_start(c, &h, argv, p[0], -1, dir);
+    ret = helper_start(c, &h, argv, &(struct helper_io){ p[0], -1, dir, true });
     close(p[0]);
     if (ret == 0) {
         ret = recv_fd(c, p[1], false, &n);

@@ -28,10 +28,16 @@ static int mkdir_parents(struct call *c, const char *path, mode_t mode)
         if (dir >= 0) {
             int r = mkdirat(dir, name, mode);
             int err = errno;
-            struct stat st;
-            bool isdir = fstatat(dir, name, &st, 0) == 0 && S_ISDIR(st.st_mode);
             close(dir);
-            if (r < 0 && !(err == EEXIST && isdir))
+            /* what is there may be a symlink to a directory: look at it
+             * the way the next component will be reached, inside the root */
+            if (r < 0 && err == EEXIST) {
+                int fd = open_in_root(c, buf, O_PATH | O_DIRECTORY, 0);
+                if (fd >= 0)
+                    close(fd);
+                r = fd >= 0 ? 0 : -1;
+            }
+            if (r < 0)
                 return call_fail_errno(c, err, "%s", buf);
         } else if (c->err != EINVAL) {   /* EINVAL: "/", "." or ".." parts */
             return -1;
@@ -196,27 +202,29 @@ int do_rename(struct call *c, ferry_rename_args *a, ferry_void *r)
 int do_touch(struct call *c, ferry_touch_args *a, ferry_void *r)
 {
     (void) r;
-    char buf[FERRY_MAX_PATH + 1];
-    const char *name;
     struct timespec ts[2] = {
         { .tv_sec = a->atime.sec, .tv_nsec = a->atime.nsec },
         { .tv_sec = a->mtime.sec, .tv_nsec = a->mtime.nsec },
     };
-    CLEANUP_CLOSE int dir = open_parent(c, a->path, buf, sizeof buf, &name);
+    CLEANUP_CLOSE int fd = -1;
 
-    if (dir < 0)
-        return -1;
     if (!a->now && (a->atime.nsec >= 1000000000 || a->mtime.nsec >= 1000000000))
         return call_fail(c, EINVAL, "%s: nanoseconds out of range", a->path);
-    if (a->create) {
-        int fd = openat(dir, name, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
-                                       (a->nofollow ? O_NOFOLLOW : 0), 0644);
-        if (fd < 0 && errno != EISDIR && errno != ELOOP)
-            return call_fail_errno(c, errno, "%s", a->path);
-        if (fd >= 0)
-            close(fd);
+    /* resolved inside the root like any path: a symlink in the image leads
+     * to a file in the image, never out of it */
+    if (a->create && !a->nofollow)
+        fd = open_in_root(c, a->path, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
+    if (fd < 0) {
+        /* it exists but cannot be opened for writing (a directory, a fifo):
+         * its times can still be set; if not, the first error tells why */
+        struct call first = *c;
+        fd = open_in_root(c, a->path, O_PATH | (a->nofollow ? O_NOFOLLOW : 0), 0);
+        if (fd < 0 && a->create && !a->nofollow)
+            *c = first;
     }
-    if (utimensat(dir, name, a->now ? NULL : ts, a->nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
+    if (fd < 0)
+        return -1;
+    if (utimensat(fd, "", a->now ? NULL : ts, AT_EMPTY_PATH) < 0)
         return call_fail_errno(c, errno, "%s", a->path);
     return 0;
 }

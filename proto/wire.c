@@ -1,10 +1,13 @@
 /* wire.c: framing of ferry messages (see wire.h and docs/protocol.md). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "wire.h"
 
@@ -45,14 +48,20 @@ static uint64_t get64(const unsigned char *p)
 
 int wire_init(struct wire *w, int fd)
 {
+    int fl = fcntl(fd, F_GETFL);
+
     memset(w, 0, sizeof *w);
     w->fd = fd;
-    w->timeout_ms = -1;
-    w->frame_timeout_ms = -1;
+    w->timeout_ms = w->frame_timeout_ms = w->write_timeout_ms = -1;
+    /* blocking writes would ignore every timeout: a peer that stops
+     * reading must be a timeout, not a hang */
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
     w->in = malloc(IN_CAP);
     w->out = malloc(FERRY_MAX_MESSAGE + 4);
     if (!w->in || !w->out) {
         wire_free(w);
+        errno = ENOMEM;
         return -1;
     }
     return 0;
@@ -65,22 +74,44 @@ void wire_free(struct wire *w)
     w->in = w->out = NULL;
 }
 
-/* Wait until fd is ready for `events`; 0 when ready, -1 on timeout (ETIMEDOUT). */
-static int wait_fd(int fd, short events, int timeout_ms)
+int64_t wire_now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int64_t wire_deadline(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : wire_now_ms() + timeout_ms;
+}
+
+int wire_left_ms(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - wire_now_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int) left;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes: 0 when
+ * ready, -1 with ETIMEDOUT. */
+static int wait_fd(int fd, short events, int64_t deadline)
 {
     struct pollfd p = { .fd = fd, .events = events };
     int r;
 
     do
-        r = poll(&p, 1, timeout_ms);
+        r = poll(&p, 1, wire_left_ms(deadline));
     while (r < 0 && errno == EINTR);
     if (r == 0)
         errno = ETIMEDOUT;
     return r > 0 ? 0 : -1;
 }
 
-/* Make at least `need` (<= IN_CAP) unread bytes available. */
-static int fill(struct wire *w, size_t need, int timeout_ms)
+/* Make at least `need` (<= IN_CAP) unread bytes available by the deadline. */
+static int fill(struct wire *w, size_t need, int64_t deadline)
 {
     while (w->end - w->start < need) {
         if (w->start > 0 && w->start + need > IN_CAP) {
@@ -88,19 +119,22 @@ static int fill(struct wire *w, size_t need, int timeout_ms)
             w->end -= w->start;
             w->start = 0;
         }
-        if (wait_fd(w->fd, POLLIN, timeout_ms) < 0) {
-            if (errno == ETIMEDOUT)
-                return fail(w, errno, "nothing from the peer for %d ms", timeout_ms);
-            return fail(w, errno, "poll: %s", strerror(errno));
-        }
         ssize_t n = read(w->fd, w->in + w->end, IN_CAP - w->end);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        if (n > 0) {
+            w->end += n;
             continue;
-        if (n < 0)
-            return fail(w, errno, "read: %s", strerror(errno));
+        }
         if (n == 0)
             return fail(w, ECONNRESET, "the peer closed the channel");
-        w->end += n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            return fail(w, errno, "read: %s", strerror(errno));
+        if (wait_fd(w->fd, POLLIN, deadline) < 0) {
+            if (errno == ETIMEDOUT)
+                return fail(w, errno, "nothing from the peer in time");
+            return fail(w, errno, "poll: %s", strerror(errno));
+        }
     }
     return 0;
 }
@@ -119,10 +153,11 @@ static int decode_header(const unsigned char *p, size_t len, struct ferry_header
 int wire_read_frame(struct wire *w, struct wire_frame *f)
 {
     uint32_t word;
-    int rest_ms = w->frame_timeout_ms >= 0 ? w->frame_timeout_ms : w->timeout_ms;
 
-    if (fill(w, 4, w->timeout_ms) < 0)
+    if (fill(w, 4, wire_deadline(w->timeout_ms)) < 0)
         return -1;
+    /* from here on one deadline bounds the whole frame */
+    int64_t rest = wire_deadline(w->frame_timeout_ms >= 0 ? w->frame_timeout_ms : w->timeout_ms);
     word = get32(w->in + w->start);
     switch (word) {
     case FERRY_WORD_LAUNCH:
@@ -132,7 +167,7 @@ int wire_read_frame(struct wire *w, struct wire_frame *f)
         return 0;
     case FERRY_WORD_SYNC:
     case FERRY_WORD_DELIM:
-        if (fill(w, 12, rest_ms) < 0)
+        if (fill(w, 12, rest) < 0)
             return -1;
         f->kind = word == FERRY_WORD_SYNC ? WIRE_SYNC : WIRE_DELIM;
         f->sync_id = get64(w->in + w->start + 4);
@@ -141,7 +176,7 @@ int wire_read_frame(struct wire *w, struct wire_frame *f)
     }
     if (word > FERRY_MAX_MESSAGE || word < FERRY_HEADER_SIZE)
         return fail(w, EBADMSG, "bad length word 0x%08x", word);
-    if (fill(w, 4 + (size_t) word, rest_ms) < 0)
+    if (fill(w, 4 + (size_t) word, rest) < 0)
         return -1;
     const unsigned char *msg = w->in + w->start + 4;
     if (decode_header(msg, word, &f->hdr) < 0 || f->hdr.prog != FERRY_PROGRAM_ID ||
@@ -170,6 +205,8 @@ int wire_input_pending(struct wire *w)
 
 int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id, uint64_t *id)
 {
+    int64_t deadline = wire_deadline(w->timeout_ms);
+    size_t thrown = 0;
     unsigned char pat[4];
 
     put32(pat, word);
@@ -177,21 +214,26 @@ int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id, u
         unsigned char *from = w->in + w->start;
         size_t avail = w->end - w->start;
         unsigned char *hit = avail >= 4 ? memmem(from, avail, pat, 4) : NULL;
+        size_t skip = hit ? (size_t) (hit - from) : avail > 3 ? avail - 3 : 0;
 
+        /* what is skipped is thrown away: a peer that only sends junk
+         * cannot keep us here */
+        thrown += skip;
+        w->start += skip;
+        if (w->discard_limit && thrown > w->discard_limit)
+            return fail(w, EMSGSIZE, "more than %zu bytes of junk", w->discard_limit);
         if (!hit) {
-            /* keep a tail that may be the start of the pattern */
-            if (avail > 3)
-                w->start = w->end - 3;
-            if (fill(w, w->end - w->start + 1, w->timeout_ms) < 0)
+            /* what is kept may be the start of the pattern */
+            if (fill(w, w->end - w->start + 1, deadline) < 0)
                 return -1;
             continue;
         }
-        w->start = hit - w->in;
-        if (fill(w, 12, w->timeout_ms) < 0)
+        if (fill(w, 12, deadline) < 0)
             return -1;
         uint64_t got = get64(w->in + w->start + 4);
         if (want_id && got != *want_id) {
             w->start++;
+            thrown++;
             continue;
         }
         w->start += 12;
@@ -200,8 +242,8 @@ int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id, u
     }
 }
 
-/* Write iov[0..n) completely, waiting at most timeout_ms whenever blocked. */
-static int writev_all(int fd, struct iovec *iov, int n, int timeout_ms)
+/* Write iov[0..n) completely by the deadline. */
+static int writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
 {
     while (n > 0) {
         ssize_t r = writev(fd, iov, n);
@@ -209,7 +251,7 @@ static int writev_all(int fd, struct iovec *iov, int n, int timeout_ms)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                if (wait_fd(fd, POLLOUT, timeout_ms) < 0)
+                if (wait_fd(fd, POLLOUT, deadline) < 0)
                     return -1;
                 continue;
             }
@@ -231,7 +273,16 @@ static int writev_all(int fd, struct iovec *iov, int n, int timeout_ms)
 int write_all(int fd, const void *buf, size_t len, int timeout_ms)
 {
     struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
-    return writev_all(fd, &iov, 1, timeout_ms);
+    return writev_all(fd, &iov, 1, wire_deadline(timeout_ms));
+}
+
+static int write_failed(struct wire *w)
+{
+    if (errno == ETIMEDOUT)
+        return fail(w, ETIMEDOUT, "the peer stopped reading");
+    if (errno == EPIPE || errno == ECONNRESET)
+        return fail(w, ECONNRESET, "the peer closed the channel");
+    return fail(w, errno, "write: %s", strerror(errno));
 }
 
 int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body,
@@ -255,8 +306,8 @@ int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body
         { .iov_base = w->out, .iov_len = 4 + len },
         { .iov_base = (void *) raw, .iov_len = raw_len },
     };
-    if (writev_all(w->fd, iov, raw_len ? 2 : 1, w->timeout_ms) < 0)
-        return fail(w, errno, "write: %s", strerror(errno));
+    if (writev_all(w->fd, iov, raw_len ? 2 : 1, wire_deadline(w->write_timeout_ms)) < 0)
+        return write_failed(w);
     return 0;
 }
 
@@ -271,8 +322,8 @@ int wire_send_word(struct wire *w, uint32_t word, uint64_t id)
         put32(b + 8, id);
         n = 12;
     }
-    if (write_all(w->fd, b, n, w->timeout_ms) < 0)
-        return fail(w, errno, "write: %s", strerror(errno));
+    if (write_all(w->fd, b, n, w->write_timeout_ms) < 0)
+        return write_failed(w);
     return 0;
 }
 
@@ -305,10 +356,7 @@ int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial,
                     enum ferry_chunk_kind kind, uint64_t hole_length,
                     const void *data, size_t len)
 {
-    struct ferry_header h = {
-        .prog = FERRY_PROGRAM_ID, .vers = FERRY_PROTOCOL_VERSION, .proc = proc,
-        .type = FERRY_CHUNK, .serial = serial, .status = FERRY_OK,
-    };
+    struct ferry_header h = ferry_msg_header(proc, FERRY_CHUNK, serial, FERRY_OK);
     struct ferry_chunk_head head = { .kind = kind, .hole_length = hole_length };
 
     return wire_send(w, &h, (xdrproc_t) xdr_ferry_chunk_head, &head, data, len);
@@ -325,7 +373,8 @@ int wire_chunk(const struct wire_frame *f, struct ferry_chunk_head *head,
     xdrmem_create(&x, (char *) f->body, f->body_len, XDR_DECODE);
     ok = xdr_ferry_chunk_head(&x, head);
     xdr_destroy(&x);
-    if (!ok || head->kind > FERRY_CHUNK_CANCEL)
+    if (!ok || head->kind > FERRY_CHUNK_BAD ||
+        (head->hole_length && head->kind != FERRY_CHUNK_HOLE && head->kind != FERRY_CHUNK_BAD))
         goto bad;
     *data = f->body + FERRY_CHUNK_HEAD_SIZE;
     *len = f->body_len - FERRY_CHUNK_HEAD_SIZE;

@@ -35,15 +35,22 @@ struct wire_frame {
 };
 
 struct wire {
-    int fd;
-    int timeout_ms;             /* longest wait for input or output; -1 forever */
-    int frame_timeout_ms;       /* for the rest of a frame once begun; -1: as above */
+    int fd;                     /* non-blocking: every wait is a poll with a limit */
+    int timeout_ms;             /* longest wait for the start of a frame; -1 forever */
+    int frame_timeout_ms;       /* the rest of a frame, once begun, must arrive
+                                   within this (one limit for the whole frame,
+                                   not for each read); -1: timeout_ms */
+    int write_timeout_ms;       /* longest a write may wait for the peer to read;
+                                   -1 forever */
+    size_t discard_limit;       /* most bytes wire_discard_until throws away
+                                   before giving up; 0: no limit */
     unsigned char *in;          /* buffered input, in[start..end) unread */
     size_t start, end;
     unsigned char *out;         /* a message being encoded */
     char error[256];            /* why the last call failed */
 };
 
+/* Sets fd non-blocking; all timeouts start at -1 (forever). */
 int wire_init(struct wire *w, int fd);
 void wire_free(struct wire *w);
 
@@ -59,7 +66,9 @@ int wire_input_pending(struct wire *w);
 
 /* Throw input away up to and including `word` followed by an 8-byte id,
  * scanning byte by byte (the stream may be misaligned). With want_id, an
- * occurrence with another id is skipped. Returns 0 and sets *id, or -1. */
+ * occurrence with another id is skipped. The whole search must end within
+ * timeout_ms and discard_limit bytes. Returns 0 and sets *id, or -1
+ * (ETIMEDOUT, ECONNRESET, or EMSGSIZE past the limit). */
 int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id,
                        uint64_t *id);
 
@@ -88,7 +97,14 @@ int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial,
 int wire_chunk(const struct wire_frame *f, struct ferry_chunk_head *head,
                const unsigned char **data, size_t *len);
 
-/* Write all of buf to fd, waiting at most timeout_ms each time it blocks. */
+/* Write all of buf to fd; when fd is non-blocking, the whole write must
+ * end within timeout_ms (-1 forever), else ETIMEDOUT. */
 int write_all(int fd, const void *buf, size_t len, int timeout_ms);
+
+/* Milliseconds on a monotonic clock, and a deadline that many ms from now
+ * (-1 for none); the time left before a deadline (-1 for none, 0 past it). */
+int64_t wire_now_ms(void);
+int64_t wire_deadline(int timeout_ms);
+int wire_left_ms(int64_t deadline);
 
 #endif

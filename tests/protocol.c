@@ -1029,7 +1029,7 @@ static void unknown_procedure_gets_enosys(void)
     CHECK(start_daemon(&p) == 0, "%s", p.cl.msg);
     ferry_void v;
     CHECK(client_call(&p.cl, 999, (xdrproc_t) xdr_ferry_void, &v, (xdrproc_t) xdr_ferry_void, &v,
-                      XFER_NONE, NULL) < 0, "proc 999 succeeded");
+                      FERRY_XFER_NONE, NULL) < 0, "proc 999 succeeded");
     CHECK(p.cl.err == ENOSYS && p.cl.remote, "error %d: %s", p.cl.err, p.cl.msg);
     CHECK(ping(&p) == 0, "daemon still serves: %s", p.cl.msg);
     stop(&p);

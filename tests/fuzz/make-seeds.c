@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     open_seed(dd, "list");
     call(FERRY_LIST, (xdrproc_t) xdr_ferry_list_args, &(ferry_list_args){ "/", 1 });
     open_seed(dd, "download-cancel");
-    call(FERRY_DOWNLOAD, (xdrproc_t) xdr_ferry_download_args, &(ferry_download_args){ "/d/e/z", 1 });
+    call(FERRY_DOWNLOAD, (xdrproc_t) xdr_ferry_download_args, &(ferry_download_args){ "/d/e/z", 1, 0 });
     wire_send_word(&w, FERRY_WORD_CANCEL, 0);
     call(FERRY_PING, (xdrproc_t) xdr_ferry_ping_args, &ping);
     open_seed(dd, "upload");
