@@ -7,18 +7,24 @@ LIBDIR   = /usr/lib/x86_64-linux-gnu
 # format-truncation: error messages are bounded on purpose (FERRY_MAX_ERROR)
 WARN     = -Wall -Wextra -Werror -Wno-format-truncation
 CFLAGS   = -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing $(WARN)
-CPPFLAGS = -Iproto -I$(GEN) -I$(B)/sysinc -I/usr/include/tirpc
+DEPFLAGS = -MMD -MP
 LDFLAGS  = -static
 TIRPC    = $(LIBDIR)/libtirpc.a
 HIVEX    = $(LIBDIR)/libhivex.a
 
-PROTO_SRC  = proto/wire.c proto/names.c proto/extent.c
+# Each side sees the protocol and its own headers, never the other side's.
+PROTO_INC  = -Iproto -I$(GEN) -I$(B)/sysinc -I/usr/include/tirpc
+DAEMON_INC = $(PROTO_INC) -Idaemon
+CLI_INC    = $(PROTO_INC) -Icli -Iembed
+
+PROTO_SRC  = $(wildcard proto/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
-CLI_SRC    = $(wildcard cli/*.c)
+CLI_SRC    = $(wildcard cli/*.c cli/*/*.c)
 
 PROTO_OBJ  = $(PROTO_SRC:%.c=$(B)/obj/%.o) $(B)/obj/ferry_xdr.o
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ    = $(CLI_SRC:%.c=$(B)/obj/%.o)
+CLIENT_OBJ = $(B)/obj/cli/rpc/client.o
 
 # The appliance (kernel, initramfs) is made by appliance-builder/, which
 # build.sh runs first; the Makefile only links it in.
@@ -44,8 +50,8 @@ $(GEN)/procs.h: proto/ferry.x proto/gen-procs.sh
 	@mkdir -p $(GEN)
 	sh proto/gen-procs.sh $< > $@.tmp && mv $@.tmp $@
 
-# libmd's headers live in /usr/include, which musl-gcc does not search:
-# expose just those, not the whole glibc header tree.
+# libmd's and the compressors' headers live in /usr/include, which musl-gcc
+# does not search: expose just those, not the whole glibc header tree.
 $(B)/sysinc/.stamp: Makefile
 	@mkdir -p $(B)/sysinc
 	ln -sf /usr/include/md5.h /usr/include/sha1.h /usr/include/sha2.h \
@@ -54,19 +60,29 @@ $(B)/sysinc/.stamp: Makefile
 	       /usr/include/hivex.h $(B)/sysinc/
 	@touch $@
 
-HEADERS = $(wildcard tests/*.h) $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp \
-          $(wildcard proto/*.h daemon/*.h cli/*.h embed/*.h)
-CPPFLAGS += -Iembed -Icli -Idaemon
+# generated before anything compiles; afterwards -MMD knows who needs what
+GENERATED = $(GEN)/ferry.h $(GEN)/procs.h $(B)/sysinc/.stamp
 
-$(B)/obj/ferry_xdr.o: $(GEN)/ferry_xdr.c $(HEADERS)
+define compile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-variable -c -o $@ $<
+	@$(CC) $(1) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+endef
 
-$(B)/obj/%.o: %.c $(HEADERS)
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(B)/obj/ferry_xdr.o: $(GEN)/ferry_xdr.c | $(GENERATED)
+	$(call compile,$(PROTO_INC) -Wno-unused-variable)
+$(B)/obj/proto/%.o: proto/%.c | $(GENERATED)
+	$(call compile,$(PROTO_INC))
+$(B)/obj/daemon/%.o: daemon/%.c | $(GENERATED)
+	$(call compile,$(DAEMON_INC))
+$(B)/obj/cli/%.o: cli/%.c | $(GENERATED)
+	$(call compile,$(CLI_INC))
+$(B)/obj/embed/%.o: embed/%.c | $(GENERATED)
+	$(call compile,$(CLI_INC))
+$(B)/obj/tests/fuzz/fuzz-daemon.o: tests/fuzz/fuzz-daemon.c | $(GENERATED)
+	$(call compile,$(DAEMON_INC) -Itests)
+$(B)/obj/tests/%.o: tests/%.c | $(GENERATED)
+	$(call compile,$(CLI_INC) -Itests)
 
 $(B)/ferryd: $(DAEMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a $(HIVEX)
@@ -86,7 +102,15 @@ clean:
 .PHONY: all clean
 
 # ---- tests
-$(B)/tests/protocol: $(B)/obj/tests/protocol.o $(B)/obj/cli/client.o $(PROTO_OBJ)
+# the protocol tests: every TEST() in tests/protocol/, listed by list.sh
+PROTOCOL_SRC = $(filter-out tests/protocol/main.c,$(wildcard tests/protocol/*.c))
+$(GEN)/protocol-tests.h: $(PROTOCOL_SRC) tests/protocol/list.sh
+	@mkdir -p $(GEN)
+	sh tests/protocol/list.sh $(PROTOCOL_SRC) > $@.tmp && mv $@.tmp $@
+$(B)/obj/tests/protocol/main.o: $(GEN)/protocol-tests.h
+$(B)/tests/protocol: \
+                     $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/protocol/*.c)) \
+                     $(CLIENT_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 
@@ -101,7 +125,7 @@ $(B)/tests/make-seeds: $(B)/obj/tests/fuzz/make-seeds.o $(PROTO_OBJ)
 $(B)/tests/replay-daemon: $(B)/obj/tests/fuzz/fuzz-daemon.o $(B)/obj/tests/fuzz/driver.o $(FUZZ_DAEMON_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a $(HIVEX)
-$(B)/tests/replay-client: $(B)/obj/tests/fuzz/fuzz-client.o $(B)/obj/tests/fuzz/driver.o $(B)/obj/cli/client.o $(PROTO_OBJ)
+$(B)/tests/replay-client: $(B)/obj/tests/fuzz/fuzz-client.o $(B)/obj/tests/fuzz/driver.o $(CLIENT_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 tests: $(B)/tests/make-seeds $(B)/tests/replay-daemon $(B)/tests/replay-client
@@ -109,3 +133,5 @@ $(B)/tests/hostile-daemon: $(B)/obj/tests/hostile-daemon.o $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 tests: $(B)/tests/hostile-daemon
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,6 +1,7 @@
-/* audit.c: hash-image, and the audit record of --log: which ferry, which
- * command, when, with what result, and each image's sha256 and size before
- * and after the run, so that an examiner can show an image was not changed. */
+/* audit.c: the audit record of --log: which ferry, which command as typed,
+ * when, with what result, each image's sha256 and size before and after
+ * the run (so that an examiner can show an image was not changed), and the
+ * ranges that could not be read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sha2.h>
@@ -13,18 +14,11 @@
 #include <unistd.h>
 
 #include "appliance.h"
-#include "ferry.h"
+#include "audit.h"
+#include "launch/session.h"
+#include "output/output.h"
 
-static int exit_status;
-
-void ferry_exit(int status)
-{
-    exit_status = status;
-    exit(status);
-}
-
-/* sha256 of a file, as hex, into out[65]; its size into *size. */
-static int hash_file(const char *path, char out[65], uint64_t *size)
+int hash_file(const char *path, char out[65], uint64_t *size)
 {
     static unsigned char buf[1 << 20];
     unsigned char sum[SHA256_DIGEST_LENGTH];
@@ -53,38 +47,21 @@ static int hash_file(const char *path, char out[65], uint64_t *size)
     return 0;
 }
 
-int cmd_hash_image(struct session *s, int argc, char **argv)
-{
-    int status = EXIT_OK;
-
-    (void) s;
-    if (argc < 2)
-        die(EXIT_USAGE, "usage: ferry hash-image IMAGE...");
-    for (int i = 1; i < argc; i++) {
-        char hex[65];
-        uint64_t size;
-        if (hash_file(argv[i], hex, &size) < 0) {
-            warnx_("hash-image: %s: %s", argv[i], strerror(errno));
-            status = EXIT_FAILED;
-            continue;
-        }
-        printf("%s  ", hex);
-        put_name(stdout, argv[i], stdout_is_tty());
-        putchar('\n');
-    }
-    return status;
-}
-
 /* ---- --log ---- */
 
 static struct {
     const char *file;
     struct session *s;
     int argc;
-    char **argv;
+    char **argv; /* a copy: the command line as typed */
     char start[32];
     char before[MAX_IMAGES][65];
     uint64_t size_before[MAX_IMAGES];
+    struct unreadable {
+        char *path;
+        uint64_t offset, length;
+    } * bad;
+    size_t nbad;
 } audit;
 
 static void utc_now(char out[32])
@@ -98,32 +75,44 @@ static void utc_now(char out[32])
     snprintf(out + n, 32 - n, ".%03ldZ", t.tv_nsec / 1000000);
 }
 
-static void write_record(void)
+void audit_unreadable(const char *path, uint64_t offset, uint64_t length)
+{
+    struct unreadable *v;
+
+    if (!audit.file || !(v = realloc(audit.bad, (audit.nbad + 1) * sizeof *v)))
+        return;
+    audit.bad = v;
+    v[audit.nbad++] = (struct unreadable){ strdup(path), offset, length };
+}
+
+void audit_end(int exit_status)
 {
     struct session *s = audit.s;
     char end[32];
     FILE *f;
 
+    if (!audit.file)
+        return;
     /* the images are hashed again once qemu can no longer touch them */
-    if (child_pid > 0) {
-        kill(child_pid, SIGKILL);
-        waitpid(child_pid, NULL, 0);
-        child_pid = 0;
+    if (session_child > 0) {
+        kill(session_child, SIGKILL);
+        waitpid(session_child, NULL, 0);
+        session_child = 0;
     }
     utc_now(end);
-    f = fopen(audit.file, "a");
+    f = fopen(audit.file, "ae");
     if (!f) {
-        fprintf(stderr, "ferry: --log %s: %s\n", audit.file, strerror(errno));
+        report("--log %s: %s", audit.file, strerror(errno));
         return;
     }
     fprintf(f, "{\"ferry\":\"%s\",\"protocol\":%u,\"appliance_kernel\":", FERRY_VERSION,
             FERRY_PROTOCOL_VERSION);
-    put_json_string(f, appliance_kernel_version());
+    json_string(f, appliance_kernel_version());
     fprintf(f, ",\"command\":[");
     for (int i = 0; i < audit.argc; i++) {
         if (i)
             fputc(',', f);
-        put_json_string(f, audit.argv[i]);
+        json_string(f, audit.argv[i]);
     }
     fprintf(f, "],\"start\":\"%s\",\"end\":\"%s\",\"exit_status\":%d,\"images\":[", audit.start,
             end, exit_status);
@@ -132,27 +121,37 @@ static void write_record(void)
         uint64_t size = 0;
         bool ok = hash_file(s->images[i].path, after, &size) == 0;
         fprintf(f, "%s{\"path\":", i ? "," : "");
-        put_json_string(f, s->images[i].path);
-        fprintf(f, ",\"size_before\":%llu,\"sha256_before\":\"%s\",\"size_after\":%llu,"
-                   "\"sha256_after\":\"%s\",\"unchanged\":%s}",
+        json_string(f, s->images[i].path);
+        fprintf(f,
+                ",\"size_before\":%llu,\"sha256_before\":\"%s\",\"size_after\":%llu,"
+                "\"sha256_after\":\"%s\",\"unchanged\":%s}",
                 (unsigned long long) audit.size_before[i], audit.before[i],
                 (unsigned long long) size, ok ? after : "",
                 ok && !strcmp(after, audit.before[i]) && size == audit.size_before[i] ? "true"
-                                                                                       : "false");
+                                                                                      : "false");
+    }
+    fprintf(f, "],\"unreadable\":[");
+    for (size_t i = 0; i < audit.nbad; i++) {
+        fprintf(f, "%s{\"path\":", i ? "," : "");
+        json_string(f, audit.bad[i].path ? audit.bad[i].path : "");
+        fprintf(f, ",\"offset\":%llu,\"length\":%llu}", (unsigned long long) audit.bad[i].offset,
+                (unsigned long long) audit.bad[i].length);
     }
     fprintf(f, "]}\n");
     fclose(f);
 }
 
-void audit_begin(struct session *s, const char *file, int argc, char **argv)
+int audit_begin(struct session *s, const char *file, int argc, char **argv)
 {
-    audit.file = file;
     audit.s = s;
     audit.argc = argc;
     audit.argv = argv;
     utc_now(audit.start);
     for (int i = 0; i < s->nimages; i++)
-        if (hash_file(s->images[i].path, audit.before[i], &audit.size_before[i]) < 0)
-            die(EXIT_FAILED, "--log: %s: %s", s->images[i].path, strerror(errno));
-    atexit(write_record);
+        if (hash_file(s->images[i].path, audit.before[i], &audit.size_before[i]) < 0) {
+            report("--log: %s: %s", s->images[i].path, strerror(errno));
+            return -1;
+        }
+    audit.file = file;
+    return 0;
 }

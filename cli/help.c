@@ -1,21 +1,78 @@
-/* help.c: help, version and ping; the man page and bash completion, all
- * made from the one command table in ferry.h. */
+/* help.c: --help, the manual page and bash completion, all made from the
+ * table of commands and options (commands.c). */
 #include <string.h>
-#include <time.h>
 
-#include "ferry.h"
-#include "appliance.h"
+#include "commands.h"
+#include "launch/session.h"
 
-void command_usage(FILE *f, const struct command *c)
+/* text from column `indent` on, broken between words before column 79 */
+static void wrap(FILE *f, const char *text, int indent)
 {
-    fprintf(f, "usage: ferry [OPTIONS] %s %s\n\n%s.\n", c->name, c->usage, c->summary);
-    if (c->flags & CMD_WRITES)
-        fprintf(f, "Writes to the image: needs --rw.\n");
-    if (c->opthelp[0])
-        fprintf(f, "\nOptions:\n%s", c->opthelp);
+    int col = indent;
+
+    while (*text) {
+        int word = strcspn(text, " ");
+        if (col > indent && col + 1 + word > 79) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", word, text);
+        col += word;
+        text += word;
+        text += strspn(text, " ");
+    }
+    fputc('\n', f);
 }
 
-/* roff needs its backslashes and leading dots escaped */
+/* "  -l, --long          text" */
+static void option_lines(FILE *f, const struct opt *opts, const char *indent)
+{
+    for (const struct opt *o = opts; o->name; o++) {
+        char left[96];
+        if (!o->help)
+            continue;
+        bool optional = o->arg && o->arg[0] == '[';
+        int n = snprintf(left, sizeof left, "%s%c%c%s--%s", indent, o->letter ? '-' : ' ',
+                         o->letter ? o->letter : ' ', o->letter ? ", " : "  ", o->name);
+        if (o->arg)
+            snprintf(left + n, sizeof left - n, optional ? "[=%.*s]" : " %.*s",
+                     optional ? (int) strlen(o->arg) - 2 : (int) strlen(o->arg),
+                     optional ? o->arg + 1 : o->arg);
+        if (strlen(left) > 24)
+            fprintf(f, "%s\n%26s", left, "");
+        else
+            fprintf(f, "%-24s  ", left);
+        wrap(f, o->help, 26);
+    }
+}
+
+void command_help(FILE *f, const struct command *c)
+{
+    command_usage_line(f, c);
+    fprintf(f, "\n%s.\n", c->summary);
+    if (c->flags & CMD_WRITES)
+        fprintf(f, "Writes to the image: needs --rw.\n");
+    if (c->opts[0].name) {
+        fprintf(f, "\nOptions:\n");
+        option_lines(f, c->opts, "  ");
+    }
+    if (c->more)
+        fprintf(f, "\n%s", c->more);
+}
+
+void global_help(FILE *f)
+{
+    fprintf(f, "usage: ferry [OPTIONS] COMMAND [ARGS...]\n"
+               "       ferry [OPTIONS] COMMAND IMAGE [ARGS...]   (when no -a is given)\n\n"
+               "Options:\n");
+    option_lines(f, global_opts, "  ");
+    fprintf(f, "\nCommands: see 'ferry help'.\n");
+}
+
+/* roff: backslashes and dashes escaped */
 static void roff(const char *s)
 {
     for (; *s; s++) {
@@ -28,6 +85,19 @@ static void roff(const char *s)
     }
 }
 
+static void roff_options(const struct opt *opts)
+{
+    char buf[8192];
+    FILE *m = fmemopen(buf, sizeof buf, "w");
+
+    option_lines(m, opts, "");
+    fputc('\0', m);
+    fclose(m);
+    printf(".nf\n");
+    roff(buf);
+    printf(".fi\n");
+}
+
 static void man_page(void)
 {
     printf(".TH FERRY 1 \"\" \"ferry %s\" \"User Commands\"\n", FERRY_VERSION);
@@ -36,36 +106,82 @@ static void man_page(void)
     printf(".SH DESCRIPTION\n"
            "ferry boots a small Linux appliance that it carries inside itself, attaches the\n"
            "disk images given with \\fB\\-a\\fR (read-only unless \\fB\\-\\-rw\\fR), mounts their\n"
-           "filesystems and runs one command on them. It needs nothing but qemu.\n"
+           "filesystems and runs one command on them. Without \\fB\\-a\\fR, the command's\n"
+           "first operand is the image.\n"
            ".PP\nData goes to standard output, messages to standard error. When standard\n"
            "error is a terminal, download, upload, tar\\-out and tar\\-in show a progress\n"
            "line there once a transfer has lasted a second, and wipe it at the end.\n");
-    printf(".SH OPTIONS\n.nf\n");
-    roff(ferry_options_help);
-    printf(".fi\n");
+    printf(".SH OPTIONS\n");
+    roff_options(global_opts);
     printf(".SH COMMANDS\n");
-    for (size_t i = 0; i < ncommands; i++) {
-        const struct command *c = &commands[i];
+    for (const struct command *c = commands; c->name; c++) {
         printf(".TP\n.B ferry %s", c->name);
-        if (c->usage[0]) {
+        if (c->operands[0]) {
             printf(" ");
-            roff(c->usage);
+            roff(c->operands);
         }
         printf("\n");
         roff(c->summary);
-        printf(".%s\n", c->flags & CMD_WRITES ? " Needs \\-\\-rw" : "");
-        if (c->opthelp[0]) {
-            printf(".RS\n.nf\n");
-            roff(c->opthelp);
-            printf(".fi\n.RE\n");
+        printf(".%s\n", c->flags & CMD_WRITES ? " Needs \\-\\-rw." : "");
+        if (c->opts[0].name || c->more) {
+            printf(".RS\n");
+            if (c->opts[0].name)
+                roff_options(c->opts);
+            if (c->more) {
+                printf(".nf\n");
+                roff(c->more);
+                printf(".fi\n");
+            }
+            printf(".RE\n");
         }
     }
-    printf(".SH EXIT STATUS\n0: success. 1: an operation failed. 2: usage error. "
+    printf(".SH EXIT STATUS\n0: success. 1: an operation failed. 2: usage error. 3: done, but\n"
+           "ranges the image could not give were written as zeros (\\-\\-zero\\-unreadable).\n"
            "141: the reader of standard output went away.\n");
-    printf(".SH ENVIRONMENT\n.TP\n.B FERRY_QEMU\nthe qemu to run (default: "
-           "qemu\\-system\\-x86_64 from PATH)\n.TP\n.B FERRY_ACCEL, FERRY_MEMSIZE, FERRY_TIMEOUT, "
-           "FERRY_LAUNCH_TIMEOUT\ndefaults for the options of those names\n");
+    printf(".SH ENVIRONMENT\n");
+    for (const struct opt *o = global_opts; o->name; o++)
+        if (o->env) {
+            printf(".TP\n.B %s\nthe default of \\fB\\-\\-", o->env);
+            roff(o->name);
+            printf("\\fR\n");
+        }
+    for (int i = 0; environment[i][0]; i++) {
+        printf(".TP\n.B %s\n", environment[i][0]);
+        roff(environment[i][1]);
+        printf("\n");
+    }
     printf(".SH SEE ALSO\nThe protocol and the appliance are described in ferry's docs/ folder.\n");
+}
+
+/* "--add --format ...", or with `pattern` "-a|--add|--format..." for the
+ * options that take a value (a case pattern) */
+static void words(const struct opt *opts, bool pattern)
+{
+    const char *sep = "";
+
+    for (const struct opt *o = opts; o->name; o++) {
+        if (pattern && (!o->arg || o->arg[0] == '['))
+            continue;
+        if (pattern && o->letter) {
+            printf("%s-%c", sep, o->letter);
+            sep = "|";
+        }
+        printf("%s--%s", sep, o->name);
+        sep = pattern ? "|" : " ";
+    }
+}
+
+static void choice_cases(const struct opt *opts)
+{
+    for (const struct opt *o = opts; o->name; o++) {
+        if (!o->choices || !o->arg || o->arg[0] == '[')
+            continue;
+        printf("        %s%c%s--%s) COMPREPLY=($(compgen -W '", o->letter ? "-" : "",
+               o->letter ? o->letter : ' ', o->letter ? "|" : "", o->name);
+        for (int i = 0; o->choices[i]; i++)
+            printf("%s%s", i ? " " : "", o->choices[i]);
+        printf("' -- \"$cur\")); return ;;\n");
+    }
 }
 
 static void bash_completion(void)
@@ -73,86 +189,63 @@ static void bash_completion(void)
     printf("# bash completion for ferry, generated by 'ferry help --bash-completion'\n"
            "_ferry() {\n"
            "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-           "    local cmds=\"");
-    for (size_t i = 0; i < ncommands; i++)
-        printf("%s%s", i ? " " : "", commands[i].name);
-    printf("\"\n"
-           "    local opts=\"--add --format --mount --ro --rw --verbose --trace --accel "
-           "--memsize --timeout --launch-timeout --version --help\"\n"
-           "    case $prev in\n"
-           "        -a|--add) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
-           "        --accel) COMPREPLY=($(compgen -W 'auto kvm tcg' -- \"$cur\")); return ;;\n"
-           "        --format) COMPREPLY=($(compgen -W 'raw qcow2 vmdk vdi vhdx vpc' -- \"$cur\")); return ;;\n"
-           "    esac\n"
-           "    local i\n"
+           "    local i cmd=\n"
            "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
            "        case ${COMP_WORDS[i]} in\n"
-           "            -a|--add|-m|--mount|--format|--accel|--memsize|--timeout|--launch-timeout) ((i++)) ;;\n"
+           "            ");
+    words(global_opts, true);
+    printf(") ((i++)) ;;\n"
            "            -*) ;;\n"
-           "            *) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
+           "            *) cmd=${COMP_WORDS[i]}; break ;;\n"
            "        esac\n"
            "    done\n"
-           "    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"));\n"
-           "    else COMPREPLY=($(compgen -W \"$cmds\" -- \"$cur\")); fi\n"
+           "    case $prev in\n"
+           "        -a|--add|--log|--test-root|--qemu) COMPREPLY=($(compgen -f -- \"$cur\")); "
+           "return ;;\n");
+    choice_cases(global_opts);
+    printf("    esac\n"
+           "    if [[ -z $cmd ]]; then\n"
+           "        if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '");
+    words(global_opts, false);
+    printf("' -- \"$cur\"))\n        else COMPREPLY=($(compgen -W '");
+    for (const struct command *c = commands; c->name; c++)
+        printf("%s%s", c == commands ? "" : " ", c->name);
+    printf("' -- \"$cur\")); fi\n        return\n    fi\n    case $cmd in\n");
+    for (const struct command *c = commands; c->name; c++) {
+        printf("    %s)\n        case $prev in\n", c->name);
+        choice_cases(c->opts);
+        printf("        esac\n        if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '");
+        words(c->opts, false);
+        printf("' -- \"$cur\")); return; fi ;;\n");
+    }
+    printf("    esac\n"
+           "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
            "}\n"
            "complete -F _ferry ferry\n");
 }
 
-int cmd_help(struct session *s, int argc, char **argv)
+int cmd_help(struct session *s, struct args *a)
 {
     (void) s;
-    if (argc > 1 && !strcmp(argv[1], "--man")) {
+    if (opt_on(a, "man")) {
         man_page();
         return EXIT_OK;
     }
-    if (argc > 1 && !strcmp(argv[1], "--bash-completion")) {
+    if (opt_on(a, "bash-completion")) {
         bash_completion();
         return EXIT_OK;
     }
-    if (argc > 1) {
-        const struct command *c = find_command(argv[1]);
+    if (a->argc == 1) {
+        const struct command *c = find_command(a->argv[0]);
         if (!c)
-            die(EXIT_USAGE, "help: no command '%s'", argv[1]);
-        command_usage(stdout, c);
+            return usage_error(a->cmd, "no command '%s'", a->argv[0]);
+        command_help(stdout, c);
         return EXIT_OK;
     }
     printf("usage: ferry [OPTIONS] COMMAND [ARGS...]   (ferry --help for the options)\n\n"
            "Commands:\n");
-    for (size_t i = 0; i < ncommands; i++)
-        printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+    for (const struct command *c = commands; c->name; c++)
+        printf("  %-12s %s\n", c->name, c->summary);
     printf("\n'ferry help COMMAND' or 'ferry COMMAND --help' describes one.\n");
-    return EXIT_OK;
-}
-
-int cmd_version(struct session *s, int argc, char **argv)
-{
-    (void) s;
-    (void) argc;
-    (void) argv;
-    printf("ferry %s\nprotocol %u\nkernel %s\n", FERRY_VERSION, FERRY_PROTOCOL_VERSION,
-           appliance_kernel_version());
-    return EXIT_OK;
-}
-
-int cmd_ping(struct session *s, int argc, char **argv)
-{
-    (void) argc;
-    (void) argv;
-    struct timespec a, b;
-    ferry_ping_args args = { .payload = { 4, "ping" } };
-    CLEANUP_XDR(ferry_ping_ret) r = { 0 };
-
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    if (rpc_ping(&s->cl, &args, &r, NULL) < 0)
-        return call_failed(s);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    if (r.payload.payload_len != 4 || memcmp(r.payload.payload_val, "ping", 4) != 0) {
-        warnx_("ping: the appliance echoed something else");
-        return EXIT_FAILED;
-    }
-    printf("pong from ferryd %s (kernel %s) in %.3f ms; first reply %.0f ms after ferry "
-           "started\n", s->cl.daemon_version, s->cl.kernel_version,
-           (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6,
-           (b.tv_sec - ferry_started.tv_sec) * 1e3 + (b.tv_nsec - ferry_started.tv_nsec) / 1e6);
     return EXIT_OK;
 }

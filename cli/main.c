@@ -1,4 +1,5 @@
-/* main.c: ferry's global options and dispatch to a command. */
+/* main.c: ferry's global options, the command, and the end of the run.
+ * Handlers return a status; this is the only place ferry exits. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -7,66 +8,41 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "transfer.h"
+#include "audit.h"
+#include "cmd/cmd.h"
+#include "commands.h"
+#include "guest/guest.h"
+#include "launch/session.h"
+#include "output/output.h"
+#include "signals.h"
 
-#define ENTRY(id, name, usage, summary, flags, opthelp)                             \
-    { name, usage, summary, flags, opthelp, cmd_##id },
-const struct command commands[] = { FERRY_COMMANDS(ENTRY) };
-const size_t ncommands = sizeof commands / sizeof commands[0];
+struct timespec ferry_started;
 
-const struct command *find_command(const char *name)
+static int env_int(const char *name, int dflt)
 {
-    for (size_t i = 0; i < ncommands; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
-    return NULL;
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : dflt;
 }
 
-static const char global_usage[] =
-    "usage: ferry [OPTIONS] COMMAND [ARGS...]\n"
-    "       ferry [OPTIONS] COMMAND IMAGE [ARGS...]   (when no -a is given)\n"
-    "\n"
-    "Options:\n";
-const char ferry_options_help[] =
-    "  -a, --add IMAGE        a disk image (repeatable: /dev/sda, /dev/sdb, ...)\n"
-    "      --format FMT       format of the following -a (default: detected)\n"
-    "      --backing          also open the backing files a qcow2 (etc.) names; by\n"
-    "                         default ferry opens only the files given to it\n"
-    "  -m, --mount DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]]  mount explicitly (repeatable)\n"
-    "      --ro               read-only (the default)\n"
-    "      --rw               allow writes\n"
-    "  -v, --verbose          show what ferry and the appliance do\n"
-    "  -x, --trace            trace each call\n"
-    "      --accel auto|kvm|tcg   accelerator (default auto; $FERRY_ACCEL)\n"
-    "      --memsize MB       guest memory (default 256; $FERRY_MEMSIZE)\n"
-    "      --timeout S        give up on a call silent for S seconds (default 60)\n"
-    "      --launch-timeout S give up on a boot after S seconds (default 30)\n"
-    "      --log FILE         append an audit record: versions, command, times, exit\n"
-    "                         status, each image's sha256 before and after\n"
-    "      --test-root DIR    testing: serve DIR with a host ferryd, no VM\n"
-    "  -V, --version          print versions\n"
-    "  -h, --help             this help\n";
-
-static void usage_exit(void)
+static const char *env_str(const char *name, const char *dflt)
 {
-    fputs(global_usage, stderr);
-    fputs(ferry_options_help, stderr);
-    ferry_exit(EXIT_USAGE);
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
 }
 
-static void add_mount(struct session *s, const char *spec)
+static int add_mount(struct session *s, const char *spec)
 {
     struct mount_req *m;
-    char *copy, *p;
+    char *p;
 
     if (s->nmounts >= MAX_MOUNTS)
-        die(EXIT_USAGE, "too many -m options");
+        return usage_error(NULL, "at most %d -m options", MAX_MOUNTS);
     m = &s->mounts[s->nmounts++];
-    copy = xstrdup(spec);
-    m->device = copy;
+    if (!(m->device = strdup(spec)))
+        return EXIT_FAILED;
     m->mountpoint = m->options = m->fstype = NULL;
     char **fields[] = { &m->mountpoint, &m->options, &m->fstype };
-    p = copy;
+    p = m->device;
     for (int i = 0; i < 3 && (p = strchr(p, ':')); i++) {
         *p++ = '\0';
         *fields[i] = p;
@@ -77,141 +53,177 @@ static void add_mount(struct session *s, const char *spec)
         m->options = "";
     if (!m->fstype)
         m->fstype = "";
+    return 0;
 }
 
-static int env_int(const char *name, int dflt)
+/* Global options, up to the command. Returns 0, or an exit status (-1:
+ * nothing to do but exit 0). */
+static int global_options(struct session *s, int argc, char **argv)
 {
-    const char *v = getenv(name);
-    return v && *v ? atoi(v) : dflt;
+    struct option longs[32];
+    char shorts[64] = "+:"; /* options end at the command */
+    const char *format = NULL;
+    int n = 0, ch;
+
+    for (const struct opt *o = global_opts; o->name; o++, n++) {
+        longs[n] =
+            (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, 256 + n };
+        if (o->letter) {
+            size_t k = strlen(shorts);
+            shorts[k++] = o->letter;
+            if (o->arg)
+                shorts[k++] = ':';
+            shorts[k] = '\0';
+        }
+    }
+    longs[n] = (struct option){ 0 };
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        const struct opt *o = NULL;
+        if (ch == '?' || ch == ':')
+            return usage_error(NULL, "%s %s (see 'ferry --help')", argv[optind - 1],
+                               ch == ':' ? "needs a value" : "is not an option");
+        if (ch >= 256)
+            o = &global_opts[ch - 256];
+        for (const struct opt *p = global_opts; !o && p->name; p++)
+            if (p->letter == ch)
+                o = p;
+        if (o->arg && check_choice(NULL, o, optarg))
+            return EXIT_USAGE;
+        const char *name = o->name;
+        if (!strcmp(name, "add")) {
+            if (s->nimages >= MAX_IMAGES)
+                return usage_error(NULL, "at most %d images", MAX_IMAGES);
+            s->images[s->nimages++] = (struct image){ optarg, format };
+            format = NULL;
+        } else if (!strcmp(name, "format")) {
+            format = optarg;
+        } else if (!strcmp(name, "external") || !strcmp(name, "backing")) {
+            s->external = true;
+        } else if (!strcmp(name, "mount")) {
+            int r = add_mount(s, optarg);
+            if (r)
+                return r;
+        } else if (!strcmp(name, "ro") || !strcmp(name, "rw")) {
+            s->rw = name[1] == 'w';
+        } else if (!strcmp(name, "verbose")) {
+            s->verbose = true;
+        } else if (!strcmp(name, "trace")) {
+            s->trace = true;
+        } else if (!strcmp(name, "accel")) {
+            s->accel = optarg;
+        } else if (!strcmp(name, "memsize")) {
+            s->memsize_mb = atoi(optarg);
+        } else if (!strcmp(name, "timeout")) {
+            s->timeout_s = atoi(optarg);
+        } else if (!strcmp(name, "call-limit")) {
+            s->call_limit_s = atoi(optarg);
+        } else if (!strcmp(name, "launch-timeout")) {
+            s->launch_timeout_s = atoi(optarg);
+        } else if (!strcmp(name, "log")) {
+            s->log = optarg;
+        } else if (!strcmp(name, "qemu")) {
+            s->qemu = optarg;
+        } else if (!strcmp(name, "test-root")) {
+            s->test_root = optarg;
+        } else if (!strcmp(name, "version")) {
+            return cmd_version(s, NULL) == 0 ? -1 : EXIT_FAILED;
+        } else if (!strcmp(name, "help")) {
+            global_help(stdout);
+            return -1;
+        }
+    }
+    if (format && !s->nimages)
+        s->pending_format = format; /* for the image named first among the operands */
+    if (s->timeout_s <= 0 || s->launch_timeout_s <= 0 || s->call_limit_s <= 0 || s->memsize_mb < 64)
+        return usage_error(NULL, "--timeout, --call-limit and --launch-timeout must be "
+                                 "positive, --memsize at least 64");
+    return 0;
 }
 
-struct timespec ferry_started;
+/* Run the command; the appliance is shut down before this returns. */
+static int run(struct session *s, int argc, char **argv)
+{
+    const struct command *c;
+    struct args a;
+    const char *image = NULL;
+    int status;
+
+    if (optind >= argc) {
+        global_help(stderr);
+        return EXIT_USAGE;
+    }
+    c = find_command(argv[optind]);
+    if (!c)
+        return usage_error(NULL, "unknown command '%s' (see 'ferry help')", argv[optind]);
+    s->command = c->name;
+    argc -= optind;
+    argv += optind;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help")) {
+            command_help(stdout, c);
+            return EXIT_OK;
+        }
+    bool take_image = !(c->flags & CMD_NO_APPLIANCE) && s->nimages == 0 && !s->test_root;
+    if ((status = args_parse(c, argc, argv, take_image, &image, &a)))
+        return status;
+    if (image)
+        s->images[s->nimages++] = (struct image){ image, s->pending_format };
+    if ((c->flags & CMD_WRITES) && !s->rw)
+        return usage_error(NULL, "%s writes to the image: add --rw to allow it", c->name);
+    if (s->log && audit_begin(s, s->log, s->typed_argc, s->typed_argv) < 0)
+        return EXIT_FAILED;
+    signals_install();
+    if (!(c->flags & CMD_NO_APPLIANCE) && (status = session_start(s)))
+        return status;
+    signals_graceful(true);
+    if (s->started && !(c->flags & CMD_NO_MOUNT) && !s->test_root)
+        status = mount_filesystems(s);
+    if (status == EXIT_OK)
+        status = c->run(s, &a);
+    if (s->started && session_end(s) < 0 && status == EXIT_OK)
+        status = EXIT_FAILED;
+    return status;
+}
 
 int main(int argc, char **argv)
 {
-    clock_gettime(CLOCK_MONOTONIC, &ferry_started);
-    int argc_all = argc;
-    char **argv_all = argv;
-    enum { O_FORMAT = 256, O_RO, O_RW, O_ACCEL, O_MEMSIZE, O_TIMEOUT, O_LAUNCH, O_TEST_ROOT,
-           O_LOG, O_BACKING };
-    static const struct option opts[] = {
-        { "add", required_argument, 0, 'a' },
-        { "format", required_argument, 0, O_FORMAT },
-        { "mount", required_argument, 0, 'm' },
-        { "ro", no_argument, 0, O_RO },
-        { "rw", no_argument, 0, O_RW },
-        { "verbose", no_argument, 0, 'v' },
-        { "trace", no_argument, 0, 'x' },
-        { "accel", required_argument, 0, O_ACCEL },
-        { "memsize", required_argument, 0, O_MEMSIZE },
-        { "timeout", required_argument, 0, O_TIMEOUT },
-        { "launch-timeout", required_argument, 0, O_LAUNCH },
-        { "test-root", required_argument, 0, O_TEST_ROOT },
-        { "log", required_argument, 0, O_LOG },
-        { "backing", no_argument, 0, O_BACKING },
-        { "version", no_argument, 0, 'V' },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 },
-    };
     static struct session s;
-    const char *format = NULL;
-    const struct command *cmd;
-    int o;
+    int status;
 
-    s.accel = getenv("FERRY_ACCEL") && *getenv("FERRY_ACCEL") ? getenv("FERRY_ACCEL") : "auto";
+    clock_gettime(CLOCK_MONOTONIC, &ferry_started);
+    /* the record of --log holds the command line as typed, before getopt
+     * reorders it */
+    s.typed_argc = argc;
+    s.typed_argv = calloc(argc + 1, sizeof *argv);
+    for (int i = 0; s.typed_argv && i < argc; i++)
+        s.typed_argv[i] = argv[i];
+    s.accel = env_str("FERRY_ACCEL", "auto");
     s.memsize_mb = env_int("FERRY_MEMSIZE", 256);
     s.timeout_s = env_int("FERRY_TIMEOUT", 60);
+    s.call_limit_s = env_int("FERRY_CALL_LIMIT", 3600);
     s.launch_timeout_s = env_int("FERRY_LAUNCH_TIMEOUT", 30);
-    s.console_fd = -1;
-    s.machine = getenv("FERRY_MACHINE") && *getenv("FERRY_MACHINE") ? getenv("FERRY_MACHINE")
-                                                                     : "microvm";
+    s.machine = env_str("FERRY_MACHINE", "microvm");
+    s.qemu = env_str("FERRY_QEMU", NULL);
 
-    /* "+": options end at the command; what follows is the command's. */
-    while ((o = getopt_long(argc, argv, "+a:m:vxVh", opts, NULL)) != -1) {
-        switch (o) {
-        case 'a':
-            if (s.nimages >= MAX_IMAGES)
-                die(EXIT_USAGE, "at most %d images", MAX_IMAGES);
-            s.images[s.nimages++] = (struct image){ optarg, format };
-            format = NULL;
-            break;
-        case O_FORMAT: format = optarg; break;
-        case 'm': add_mount(&s, optarg); break;
-        case O_RO: s.rw = false; break;
-        case O_RW: s.rw = true; break;
-        case 'v': s.verbose = true; break;
-        case 'x': s.trace = true; break;
-        case O_ACCEL: s.accel = optarg; break;
-        case O_MEMSIZE: s.memsize_mb = atoi(optarg); break;
-        case O_TIMEOUT: s.timeout_s = atoi(optarg); break;
-        case O_LAUNCH: s.launch_timeout_s = atoi(optarg); break;
-        case O_TEST_ROOT: s.test_root = optarg; break;
-        case O_LOG: s.log = optarg; break;
-        case O_BACKING: s.backing = true; break;
-        case 'V': return cmd_version(&s, 1, (char *[]){ "version", NULL });
-        case 'h':
-            fputs(global_usage, stdout);
-            fputs(ferry_options_help, stdout);
-            puts("\nCommands: see 'ferry help'.");
-            return EXIT_OK;
-        default: usage_exit();
-        }
-    }
-    if (strcmp(s.accel, "auto") && strcmp(s.accel, "kvm") && strcmp(s.accel, "tcg"))
-        die(EXIT_USAGE, "--accel: expected auto, kvm or tcg, not '%s'", s.accel);
-    if (s.timeout_s <= 0 || s.launch_timeout_s <= 0 || s.memsize_mb < 64)
-        die(EXIT_USAGE, "--timeout and --launch-timeout must be positive, --memsize >= 64");
-    if (optind >= argc)
-        usage_exit();
-    cmd = find_command(argv[optind]);
-    if (!cmd)
-        die(EXIT_USAGE, "unknown command '%s' (see 'ferry help')", argv[optind]);
-    s.command = cmd->name;
-    argc -= optind;
-    argv += optind;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) {
-            command_usage(stdout, cmd);
-            return EXIT_OK;
-        }
-        if (!strcmp(argv[i], "--"))
-            break;
-    }
-    /* ferry cat disk.img /etc/passwd == ferry -a disk.img cat /etc/passwd */
-    if (!(cmd->flags & CMD_NO_APPLIANCE) && s.nimages == 0 && !s.test_root) {
-        if (argc < 2)
-            die(EXIT_USAGE, "%s: no disk image: use -a IMAGE or put it first", cmd->name);
-        if (argv[1][0] == '-' && argv[1][1])
-            die(EXIT_USAGE, "%s: without -a the image comes first: ferry %s IMAGE [OPTIONS] ...",
-                cmd->name, cmd->name);
-        s.images[s.nimages++] = (struct image){ argv[1], format };
-        argv[1] = argv[0];
-        argc--;
-        argv++;
-    }
-    if ((cmd->flags & CMD_WRITES) && !s.rw)
-        die(EXIT_USAGE, "%s writes to the image: add --rw to allow it", cmd->name);
-    signal(SIGPIPE, SIG_IGN);
-    signals_install();
-    if (s.log)
-        audit_begin(&s, s.log, argc_all, argv_all);
-    if (!(cmd->flags & CMD_NO_APPLIANCE))
-        session_start(&s, cmd->flags);
-    optind = 0;   /* commands parse their own options with getopt */
-    ferry_graceful = true;
-    int status = cmd->run(&s, argc, argv);
-    if (s.started && session_end(&s) < 0 && status == EXIT_OK)
-        status = EXIT_FAILED;
+    status = global_options(&s, argc, argv);
+    if (status == 0)
+        status = run(&s, argc, argv);
+    else if (status < 0)
+        status = EXIT_OK;
     if (ferry_interrupted) {
         /* the appliance is down cleanly: now die of the signal */
-        cleanup_done();
+        audit_end(128 + ferry_interrupted);
+        partial_file(NULL);
         signal(ferry_interrupted, SIG_DFL);
         raise(ferry_interrupted);
     }
+    audit_end(status);
+    fflush(stdout);
     if (status == EXIT_PIPE) {
         /* end as a program killed by SIGPIPE would, silently */
         signal(SIGPIPE, SIG_DFL);
         raise(SIGPIPE);
     }
-    ferry_exit(status);
+    return status;
 }

@@ -26,15 +26,18 @@ struct digest {
     void (*final)(unsigned char *, union digest_ctx *);
 };
 
-#define ADAPT(fam, ctxmember)                                                      \
-    static void fam##_init(union digest_ctx *x) { fam##Init(&x->ctxmember); }        \
-    static void fam##_update(union digest_ctx *x, const unsigned char *p, size_t n) \
-    {                                                                              \
-        fam##Update(&x->ctxmember, p, n);                                          \
-    }                                                                              \
-    static void fam##_final(unsigned char *out, union digest_ctx *x)               \
-    {                                                                              \
-        fam##Final(out, &x->ctxmember);                                            \
+#define ADAPT(fam, ctxmember)                                                                      \
+    static void fam##_init(union digest_ctx *x)                                                    \
+    {                                                                                              \
+        fam##Init(&x->ctxmember);                                                                  \
+    }                                                                                              \
+    static void fam##_update(union digest_ctx *x, const unsigned char *p, size_t n)                \
+    {                                                                                              \
+        fam##Update(&x->ctxmember, p, n);                                                          \
+    }                                                                                              \
+    static void fam##_final(unsigned char *out, union digest_ctx *x)                               \
+    {                                                                                              \
+        fam##Final(out, &x->ctxmember);                                                            \
     }
 ADAPT(MD5, md5)
 ADAPT(SHA1, sha1)

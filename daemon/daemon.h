@@ -12,14 +12,14 @@
 
 /* The daemon's settings and the state every handler may read. */
 struct daemon {
-    const char *root;        /* the served root: /sysroot in the appliance */
-    int rootfd;              /* open on it; reopened when a mount covers it */
+    const char *root; /* the served root: /sysroot in the appliance */
+    int rootfd;       /* open on it; reopened when a mount covers it */
     struct wire w;
-    unsigned chunk_size;     /* data bytes per chunk we send */
-    int progress_ms;         /* least time between progress events */
-    bool appliance;          /* PID 1 in the VM: mount and devices allowed */
-    bool no_direct;          /* no O_DIRECT reads (for measuring) */
-    const char *tar;         /* the static GNU tar run for tar-in and tar-out */
+    unsigned chunk_size; /* data bytes per chunk we send */
+    int progress_ms;     /* least time between progress events */
+    bool appliance;      /* PID 1 in the VM: mount and devices allowed */
+    bool no_direct;      /* no O_DIRECT reads (for measuring) */
+    const char *tar;     /* the static GNU tar run for tar-in and tar-out */
 };
 extern struct daemon d;
 
@@ -29,15 +29,14 @@ struct call {
     uint32_t proc, serial;
     int err;
     char msg[FERRY_MAX_ERROR];
-    bool closed;             /* the transfer's END or CANCEL chunk has passed */
-    bool lost;               /* the stream broke: no reply, wait for a sync */
-    bool dead;               /* the channel is gone */
-    bool have_sync;          /* a sync arrived mid-call: answer it, no reply */
+    bool closed;    /* the transfer's END or CANCEL chunk has passed */
+    bool lost;      /* the stream broke: no reply, wait for a sync */
+    bool dead;      /* the channel is gone */
+    bool have_sync; /* a sync arrived mid-call: answer it, no reply */
     uint64_t sync_id;
 };
 
-int call_fail(struct call *c, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int call_fail(struct call *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Like call_fail, with ": strerror(err)" appended. */
 int call_fail_errno(struct call *c, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -73,15 +72,15 @@ void busy_end(struct call *c);
 
 /* send.c: a file out as chunks. */
 struct send_opts {
-    bool seekable;           /* a regular file: holes found, O_DIRECT reads */
-    uint64_t total;          /* its size (seekable) */
-    bool progress;           /* send progress events */
-    bool zeros_for_bad;      /* unreadable ranges as BAD chunks, not an error */
+    bool seekable;      /* a regular file: holes found, O_DIRECT reads */
+    uint64_t total;     /* its size (seekable) */
+    bool progress;      /* send progress events */
+    bool zeros_for_bad; /* unreadable ranges as BAD chunks, not an error */
 };
 int send_fd(struct call *c, int fd, const struct send_opts *o, uint64_t *sent);
 int send_data(struct call *c, const void *data, size_t len);
-unsigned char *transfer_buffer(void);   /* aligned, FERRY_MAX_CHUNK bytes */
-bool direct_on(int fd);                  /* O_DIRECT, if the file takes it */
+unsigned char *transfer_buffer(void); /* aligned, FERRY_MAX_CHUNK bytes */
+bool direct_on(int fd);               /* O_DIRECT, if the file takes it */
 void direct_off(int fd);
 /* recv.c: a file in as chunks. */
 int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received);
@@ -104,12 +103,12 @@ void appliance_poweroff(void) __attribute__((noreturn));
  * error messages. */
 struct helper {
     pid_t pid;
-    int errfd;               /* memfd holding the helper's stderr */
+    int errfd; /* memfd holding the helper's stderr */
 };
 struct helper_io {
-    int in, out;             /* its stdin and stdout; -1: /dev/null */
-    int dirfd;               /* where it starts; -1: here */
-    bool confined;           /* chrooted into the served root; argv[0] is then
+    int in, out;   /* its stdin and stdout; -1: /dev/null */
+    int dirfd;     /* where it starts; -1: here */
+    bool confined; /* chrooted into the served root; argv[0] is then
                                 the absolute path of a static program */
 };
 int helper_start(struct call *c, struct helper *h, char *const argv[], const struct helper_io *io);

@@ -42,9 +42,10 @@ static void blkid_fill(char *out, ferry_device *devs, unsigned n)
         }
         if (!cur)
             continue;
-        char **field = !strcmp(key, "TYPE") ? &cur->fstype
-                     : !strcmp(key, "LABEL") ? &cur->label
-                     : !strcmp(key, "UUID") ? &cur->uuid : NULL;
+        char **field = !strcmp(key, "TYPE")    ? &cur->fstype
+                       : !strcmp(key, "LABEL") ? &cur->label
+                       : !strcmp(key, "UUID")  ? &cur->uuid
+                                               : NULL;
         if (field) {
             free(*field);
             *field = strdup(val);
@@ -98,8 +99,8 @@ static ferry_device *add(ferry_devices_ret *r, const char *name, ferry_device_ki
     dv->label = strdup("");
     dv->uuid = strdup("");
     /* a partition's serial is its disk's, one directory up */
-    snprintf(path, sizeof path, kind == FERRY_DEV_PARTITION ? "%s/../device/serial"
-                                                             : "%s/device/serial", sysdir);
+    snprintf(path, sizeof path,
+             kind == FERRY_DEV_PARTITION ? "%s/../device/serial" : "%s/device/serial", sysdir);
     sysfs_read(path, val, sizeof val);
     if (!val[0]) {
         snprintf(path, sizeof path, kind == FERRY_DEV_PARTITION ? "%s/../serial" : "%s/serial",
@@ -154,15 +155,22 @@ static bool activate_lvm(struct call *c)
 {
     static bool done;
     char *rw[] = { "lvm", "vgchange", "-ay", "--sysinit", "--ignoremonitoring", NULL };
-    char *ro[] = { "lvm", "vgchange", "-ay", "--sysinit", "--ignoremonitoring",
-                   "--config", "activation { read_only_volume_list = [ \"@*\" ] }", NULL };
+    char *ro[] = { "lvm",
+                   "vgchange",
+                   "-ay",
+                   "--sysinit",
+                   "--ignoremonitoring",
+                   "--config",
+                   "activation { read_only_volume_list = [ \"@*\" ] }",
+                   NULL };
     struct helper h;
-    struct call scratch = *c;   /* no volume groups is not a failure */
+    struct call scratch = *c; /* no volume groups is not a failure */
 
     if (done)
         return false;
     done = true;
-    if (helper_start(&scratch, &h, disks_readonly() ? ro : rw, &(struct helper_io){ -1, -1, -1, false }) == 0)
+    if (helper_start(&scratch, &h, disks_readonly() ? ro : rw,
+                     &(struct helper_io){ -1, -1, -1, false }) == 0)
         helper_finish(&scratch, &h, "lvm");
     return true;
 }

@@ -21,15 +21,15 @@ struct proc {
  * missing one fails the link, so the table cannot drift from the .x file. */
 #define DECLARE(num, name, A, R, dir) int do_##name(struct call *, A *, R *);
 FERRY_PROCS(DECLARE)
-#define WRAP(num, name, A, R, dir)                                        \
-    static int run_##name(struct call *c, void *a, void *r)               \
-    {                                                                     \
-        return do_##name(c, a, r);                                        \
+#define WRAP(num, name, A, R, dir)                                                                 \
+    static int run_##name(struct call *c, void *a, void *r)                                        \
+    {                                                                                              \
+        return do_##name(c, a, r);                                                                 \
     }
 FERRY_PROCS(WRAP)
-#define ENTRY(num, name, A, R, dir)                                       \
-    [num] = { #name, (xdrproc_t) xdr_##A, sizeof(A), (xdrproc_t) xdr_##R, \
-              sizeof(R), run_##name, FERRY_XFER_##dir },
+#define ENTRY(num, name, A, R, dir)                                                                \
+    [num] = { #name,     (xdrproc_t) xdr_##A, sizeof(A),       (xdrproc_t) xdr_##R,                \
+              sizeof(R), run_##name,          FERRY_XFER_##dir },
 static const struct proc procs[] = { FERRY_PROCS(ENTRY) };
 
 #define NPROCS (sizeof procs / sizeof procs[0])
@@ -164,7 +164,9 @@ static void serve_call(const struct wire_frame *f)
     const struct proc *p = c.proc < NPROCS ? &procs[c.proc] : NULL;
     /* Sized for the largest arguments and result of any procedure. */
     union {
-#define MEMBER(num, name, A, R, dir) A a_##name; R r_##name;
+#define MEMBER(num, name, A, R, dir)                                                               \
+    A a_##name;                                                                                    \
+    R r_##name;
         FERRY_PROCS(MEMBER)
     } args, ret;
     int r;

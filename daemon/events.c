@@ -15,7 +15,8 @@
 
 void send_progress(struct call *c, uint64_t position, uint64_t total)
 {
-    struct ferry_header h = ferry_msg_header(FERRY_EVENT_PROGRESS, FERRY_EVENT, c->serial, FERRY_OK);
+    struct ferry_header h =
+        ferry_msg_header(FERRY_EVENT_PROGRESS, FERRY_EVENT, c->serial, FERRY_OK);
     struct ferry_progress ev = { position, total };
 
     if (wire_send(&d.w, &h, (xdrproc_t) xdr_ferry_progress, &ev, NULL, 0) < 0)
@@ -24,7 +25,7 @@ void send_progress(struct call *c, uint64_t position, uint64_t total)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
-static int busy;             /* busy sections nest: a handler's, a helper's */
+static int busy; /* busy sections nest: a handler's, a helper's */
 static bool broken;
 static uint32_t busy_serial;
 static int64_t last_sent;
@@ -44,7 +45,7 @@ static void keepalive(uint32_t serial)
     xdr_destroy(&x);
     buf[0] = len >> 24, buf[1] = len >> 16, buf[2] = len >> 8, buf[3] = len;
     if (write_all(d.w.fd, buf, len + 4, d.w.write_timeout_ms) < 0)
-        broken = true;   /* a frame may be cut: the main thread finds out */
+        broken = true; /* a frame may be cut: the main thread finds out */
 }
 
 static void *ticker(void *arg)

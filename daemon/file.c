@@ -19,7 +19,9 @@ int do_download(struct call *c, ferry_download_args *a, ferry_transfer_ret *r)
     if (fstat(fd, &st) < 0)
         return call_fail_errno(c, errno, "%s", a->path);
     struct send_opts o = {
-        .seekable = true, .total = st.st_size, .progress = a->progress,
+        .seekable = true,
+        .total = st.st_size,
+        .progress = a->progress,
         .zeros_for_bad = a->unreadable_as_zeros,
     };
     if (send_fd(c, fd, &o, &r->size) < 0)
@@ -74,11 +76,11 @@ int do_upload(struct call *c, ferry_upload_args *a, ferry_transfer_ret *r)
         call_prefix(c, a->path);
         goto fail;
     }
-    busy_begin(c);   /* the fsync may take a while */
+    busy_begin(c); /* the fsync may take a while */
     if (replace && fchown(fd, old.st_uid, old.st_gid) < 0 && errno != EPERM)
         ret = call_fail_errno(c, errno, "%s: chown", a->path);
-    else if (fchmod(fd, replace ? old.st_mode & 07777 : a->mode & 07777) < 0 ||
-             fsync(fd) < 0 || renameat(dir, tmp, dir, name) < 0)
+    else if (fchmod(fd, replace ? old.st_mode & 07777 : a->mode & 07777) < 0 || fsync(fd) < 0 ||
+             renameat(dir, tmp, dir, name) < 0)
         ret = call_fail_errno(c, errno, "%s", a->path);
     busy_end(c);
     if (ret == 0)

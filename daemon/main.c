@@ -4,16 +4,15 @@
  * virtio-serial port. On a host (tests) it serves a directory over an
  * inherited descriptor:  ferryd --root DIR --fd N */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include "daemon.h"
-
 
 /* The static GNU tar the appliance carries (build-tar.sh). */
 #define APPLIANCE_TAR "/usr/libexec/ferry/tar"
@@ -60,13 +59,26 @@ int main(int argc, char **argv)
     d.appliance = getpid() == 1;
     while (!d.appliance && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'r': root = optarg; break;
-        case 'f': fd = atoi(optarg); break;
-        case 'c': d.chunk_size = strtoul(optarg, NULL, 0); break;
-        case 'p': d.progress_ms = atoi(optarg); break;
-        case 't': frame_timeout = atoi(optarg); break;
-        case 'T': d.tar = optarg; break;
-        default: usage();
+        case 'r':
+            root = optarg;
+            break;
+        case 'f':
+            fd = atoi(optarg);
+            break;
+        case 'c':
+            d.chunk_size = strtoul(optarg, NULL, 0);
+            break;
+        case 'p':
+            d.progress_ms = atoi(optarg);
+            break;
+        case 't':
+            frame_timeout = atoi(optarg);
+            break;
+        case 'T':
+            d.tar = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (d.appliance) {

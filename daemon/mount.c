@@ -30,7 +30,8 @@ static int probe_type(struct call *c, const char *dev, char *type, size_t size)
 
     if (out < 0)
         return call_fail_errno(c, errno, "memfd_create");
-    if (helper_start(c, &h, argv, &(struct helper_io){ -1, out, -1, false }) < 0 || helper_finish(c, &h, "blkid") < 0) {
+    if (helper_start(c, &h, argv, &(struct helper_io){ -1, out, -1, false }) < 0 ||
+        helper_finish(c, &h, "blkid") < 0) {
         close(out);
         return call_fail(c, ENODEV, "%s: no filesystem found", dev);
     }
@@ -51,17 +52,36 @@ static const struct {
     const char *name;
     unsigned long set, clear;
 } generic[] = {
-    { "ro", MS_RDONLY, 0 },          { "rw", 0, 0 },   /* the session decides */
-    { "noatime", MS_NOATIME, 0 },    { "atime", 0, MS_NOATIME },
-    { "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
-    { "relatime", MS_RELATIME, 0 },  { "norelatime", 0, MS_RELATIME },
-    { "strictatime", MS_STRICTATIME, 0 }, { "lazytime", MS_LAZYTIME, 0 },
-    { "sync", MS_SYNCHRONOUS, 0 },   { "async", 0, MS_SYNCHRONOUS },
-    { "dirsync", MS_DIRSYNC, 0 },    { "defaults", 0, 0 },
-    { "nodev", 0, 0 },  { "dev", 0, 0 },  { "nosuid", 0, 0 },  { "suid", 0, 0 },
-    { "noexec", 0, 0 }, { "exec", 0, 0 },  { "auto", 0, 0 },  { "noauto", 0, 0 },
-    { "user", 0, 0 },   { "nouser", 0, 0 }, { "users", 0, 0 }, { "owner", 0, 0 },
-    { "nofail", 0, 0 }, { "_netdev", 0, 0 }, { "loud", 0, 0 }, { "silent", MS_SILENT, 0 },
+    { "ro", MS_RDONLY, 0 },
+    { "rw", 0, 0 }, /* the session decides */
+    { "noatime", MS_NOATIME, 0 },
+    { "atime", 0, MS_NOATIME },
+    { "nodiratime", MS_NODIRATIME, 0 },
+    { "diratime", 0, MS_NODIRATIME },
+    { "relatime", MS_RELATIME, 0 },
+    { "norelatime", 0, MS_RELATIME },
+    { "strictatime", MS_STRICTATIME, 0 },
+    { "lazytime", MS_LAZYTIME, 0 },
+    { "sync", MS_SYNCHRONOUS, 0 },
+    { "async", 0, MS_SYNCHRONOUS },
+    { "dirsync", MS_DIRSYNC, 0 },
+    { "defaults", 0, 0 },
+    { "nodev", 0, 0 },
+    { "dev", 0, 0 },
+    { "nosuid", 0, 0 },
+    { "suid", 0, 0 },
+    { "noexec", 0, 0 },
+    { "exec", 0, 0 },
+    { "auto", 0, 0 },
+    { "noauto", 0, 0 },
+    { "user", 0, 0 },
+    { "nouser", 0, 0 },
+    { "users", 0, 0 },
+    { "owner", 0, 0 },
+    { "nofail", 0, 0 },
+    { "_netdev", 0, 0 },
+    { "loud", 0, 0 },
+    { "silent", MS_SILENT, 0 },
 };
 
 /* Split options into flags and the filesystem's own text (into data). */

@@ -20,10 +20,10 @@
 struct writer {
     int fd;
     bool seekable, direct;
-    unsigned char *stage;    /* aligned; holds len bytes meant for offset at */
+    unsigned char *stage; /* aligned; holds len bytes meant for offset at */
     size_t len;
     uint64_t at;
-    uint64_t pos;            /* where the next byte goes */
+    uint64_t pos; /* where the next byte goes */
 };
 
 static int pwrite_all(int fd, const unsigned char *p, size_t len, uint64_t pos)
@@ -73,7 +73,7 @@ static int flush(struct writer *w, bool all)
     size_t whole = w->len / ALIGN * ALIGN;
 
     if (whole && pwrite_all(w->fd, w->stage, whole, w->at) < 0)
-        return errno == EINVAL ? stop_direct(w) : -1;   /* refused: buffered from here */
+        return errno == EINVAL ? stop_direct(w) : -1; /* refused: buffered from here */
     memmove(w->stage, w->stage + whole, w->len - whole);
     w->len -= whole;
     w->at += whole;

@@ -96,7 +96,7 @@ int do_reg_values(struct call *c, ferry_reg_args *a, ferry_reg_ret *r)
         return -1;
     snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
     if (!(h = hivex_open(self, 0))) {
-        if (errno == ENOTSUP || errno == EINVAL || errno == 0)   /* what hivex says of a bad file */
+        if (errno == ENOTSUP || errno == EINVAL || errno == 0) /* what hivex says of a bad file */
             return call_fail(c, EINVAL, "%s: not a registry hive", a->hive);
         return call_fail_errno(c, errno, "%s", a->hive);
     }
@@ -111,8 +111,8 @@ int do_reg_values(struct call *c, ferry_reg_args *a, ferry_reg_ret *r)
         n++;
     if (n > FERRY_MAX_REG_VALUES) {
         free(values);
-        return call_fail(c, E2BIG, "%s: key %s has %zu values, more than %d", a->hive, a->key,
-                         n, FERRY_MAX_REG_VALUES);
+        return call_fail(c, E2BIG, "%s: key %s has %zu values, more than %d", a->hive, a->key, n,
+                         FERRY_MAX_REG_VALUES);
     }
     r->values.values_val = calloc(n ? n : 1, sizeof *r->values.values_val);
     if (!r->values.values_val) {

@@ -111,7 +111,7 @@ int helper_finish(struct call *c, struct helper *h, const char *what)
     off_t size;
     pid_t r;
 
-    busy_begin(c);   /* tar may work for minutes */
+    busy_begin(c); /* tar may work for minutes */
     while ((r = waitpid(h->pid, &status, 0)) < 0 && errno == EINTR)
         ;
     busy_end(c);
@@ -126,7 +126,8 @@ int helper_finish(struct call *c, struct helper *h, const char *what)
     }
     /* the end of what it said is most likely the reason */
     size = lseek(h->errfd, 0, SEEK_END);
-    n = pread(h->errfd, msg, sizeof msg - 1, size > (off_t) sizeof msg - 1 ? size - (off_t) sizeof msg + 1 : 0);
+    n = pread(h->errfd, msg, sizeof msg - 1,
+              size > (off_t) sizeof msg - 1 ? size - (off_t) sizeof msg + 1 : 0);
     close(h->errfd);
     msg[n > 0 ? n : 0] = '\0';
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))

@@ -85,7 +85,7 @@ struct sender {
     bool seekable, direct, zeros;
     unsigned char *buf;
     uint64_t pos;
-    uint64_t bad;            /* unreadable bytes at pos - bad, not yet sent */
+    uint64_t bad; /* unreadable bytes at pos - bad, not yet sent */
     bool progress;
     uint64_t total;
     int64_t next_progress;
@@ -100,7 +100,7 @@ static bool unreadable(int err)
 static ssize_t read_at(struct sender *s, size_t want)
 {
     for (;;) {
-        busy_begin(s->c);   /* a slow disk, or tar thinking, is not silence */
+        busy_begin(s->c); /* a slow disk, or tar thinking, is not silence */
         ssize_t n = s->seekable ? pread(s->fd, s->buf, want, s->pos) : read(s->fd, s->buf, want);
         int err = errno;
         busy_end(s->c);
@@ -124,7 +124,7 @@ static int send_bad(struct sender *s)
 static int send_good(struct sender *s, size_t n, uint64_t room)
 {
     if (n > room)
-        n = room;   /* a read rounded up past the extent */
+        n = room; /* a read rounded up past the extent */
     if (send_bad(s) < 0 || send_data(s->c, s->buf, n) < 0)
         return -1;
     s->pos += n;
@@ -150,7 +150,7 @@ static int salvage(struct sender *s, uint64_t len)
         size_t want = BLOCK - s->pos % BLOCK;
         if (want > room)
             want = room;
-        size_t asked = s->direct ? BLOCK : want;   /* direct: whole blocks */
+        size_t asked = s->direct ? BLOCK : want; /* direct: whole blocks */
         ssize_t n = read_at(s, asked);
         if (n < 0 && !unreadable(errno))
             return fail_at(s, errno);
@@ -172,11 +172,16 @@ static int salvage(struct sender *s, uint64_t len)
 int send_fd(struct call *c, int fd, const struct send_opts *o, uint64_t *sent)
 {
     struct sender s = {
-        .c = c, .fd = fd, .seekable = o->seekable, .zeros = o->zeros_for_bad,
-        .buf = transfer_buffer(), .progress = o->progress, .total = o->total,
+        .c = c,
+        .fd = fd,
+        .seekable = o->seekable,
+        .zeros = o->zeros_for_bad,
+        .buf = transfer_buffer(),
+        .progress = o->progress,
+        .total = o->total,
         .next_progress = wire_now_ms() + d.progress_ms,
     };
-    uint64_t data_at = 0, end = 0;   /* end: of the data extent at pos */
+    uint64_t data_at = 0, end = 0; /* end: of the data extent at pos */
 
     if (!s.buf)
         return call_fail(c, ENOMEM, "out of memory");
@@ -198,10 +203,10 @@ int send_fd(struct call *c, int fd, const struct send_opts *o, uint64_t *sent)
             want = end - s.pos;
         size_t asked = want;
         if (s.direct && s.pos % BLOCK) {
-            direct_off(fd);   /* an extent that starts mid-block */
+            direct_off(fd); /* an extent that starts mid-block */
             s.direct = false;
         } else if (s.direct) {
-            asked = (want + BLOCK - 1) / BLOCK * BLOCK;   /* a tail: whole blocks */
+            asked = (want + BLOCK - 1) / BLOCK * BLOCK; /* a tail: whole blocks */
         }
         ssize_t n = read_at(&s, asked);
         if (n < 0 && errno == EINVAL && s.direct) {
@@ -217,7 +222,7 @@ int send_fd(struct call *c, int fd, const struct send_opts *o, uint64_t *sent)
         if (n < 0)
             return fail_at(&s, errno);
         if (n == 0)
-            break;   /* the file shrank under us: what we sent is what there was */
+            break; /* the file shrank under us: what we sent is what there was */
         if (send_good(&s, n, s.seekable ? end - s.pos : (uint64_t) n) < 0)
             return -1;
     }

@@ -39,7 +39,7 @@ static int mkdir_parents(struct call *c, const char *path, mode_t mode)
             }
             if (r < 0)
                 return call_fail_errno(c, err, "%s", buf);
-        } else if (c->err != EINVAL) {   /* EINVAL: "/", "." or ".." parts */
+        } else if (c->err != EINVAL) { /* EINVAL: "/", "." or ".." parts */
             return -1;
         }
         *p = saved;

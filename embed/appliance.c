@@ -20,11 +20,17 @@ extern const char ferry_kernel_version[];
 
 const char *appliance_kernel_version(void)
 {
-    return ferry_kernel_version;
+    static char v[128];
+
+    /* the file it was made from ends with a newline */
+    if (!v[0])
+        snprintf(v, sizeof v, "%.*s", (int) strcspn(ferry_kernel_version, "\n"),
+                 ferry_kernel_version);
+    return v;
 }
 
-static int unpack(const char *name, const unsigned char *z, const unsigned char *end,
-                  char *err, size_t errsz)
+static int unpack(const char *name, const unsigned char *z, const unsigned char *end, char *err,
+                  size_t errsz)
 {
     size_t zlen = end - z;
     unsigned long long size = ZSTD_getFrameContentSize(z, zlen);

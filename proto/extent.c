@@ -17,7 +17,7 @@ void file_next_data(int fd, uint64_t pos, uint64_t size, uint64_t *data, uint64_
         return;
     }
     if ((uint64_t) d > size)
-        d = size;   /* the file grew since its size was taken */
+        d = size; /* the file grew since its size was taken */
     *data = d;
     off_t h = lseek(fd, d, SEEK_HOLE);
     *end = h < 0 || (uint64_t) h > size ? size : (uint64_t) h;

@@ -17,18 +17,22 @@ const char *ferry_proc_name(uint32_t proc)
 /* The errnos a filesystem operation can meet. An error reply carries the
  * name so that a peer on another OS could map it; ferry's own peers are
  * both Linux and use the number. */
-#define ERRNOS(E)                                                          \
-    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG)          \
-    E(ENOEXEC) E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT)  \
-    E(ENOTBLK) E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR)  \
-    E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC)  \
-    E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(ERANGE) E(ENAMETOOLONG)        \
-    E(ENOLCK) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(EOVERFLOW)      \
-    E(EILSEQ) E(ENOTSUP) E(ECANCELED) E(EPROTO) E(EBADMSG) E(EMSGSIZE)     \
-    E(ETIMEDOUT) E(ECONNRESET) E(EDQUOT) E(EUCLEAN) E(ESTALE) E(ENOMEDIUM) \
+// clang-format off
+#define ERRNOS(E)                                                                   \
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC)        \
+    E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(ENOTBLK) E(EBUSY)  \
+    E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) \
+    E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE)   \
+    E(ERANGE) E(ENAMETOOLONG) E(ENOLCK) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA)  \
+    E(EOVERFLOW) E(EILSEQ) E(ENOTSUP) E(ECANCELED) E(EPROTO) E(EBADMSG) E(EMSGSIZE) \
+    E(ETIMEDOUT) E(ECONNRESET) E(EDQUOT) E(EUCLEAN) E(ESTALE) E(ENOMEDIUM)          \
     E(EMEDIUMTYPE) E(ENOKEY) E(EKEYREJECTED)
+// clang-format on
 
-static const struct { int num; const char *name; } errnos[] = {
+static const struct {
+    int num;
+    const char *name;
+} errnos[] = {
 #define ENTRY(e) { e, #e },
     ERRNOS(ENTRY)
 };

@@ -285,8 +285,8 @@ static int write_failed(struct wire *w)
     return fail(w, errno, "write: %s", strerror(errno));
 }
 
-int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body,
-              const void *body, const void *raw, size_t raw_len)
+int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body, const void *body,
+              const void *raw, size_t raw_len)
 {
     XDR x;
     bool_t ok;
@@ -352,9 +352,8 @@ int wire_decode(const struct wire_frame *f, xdrproc_t xdr_body, void *body)
     return xdr_decode_bytes(f->body, f->body_len, xdr_body, body);
 }
 
-int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial,
-                    enum ferry_chunk_kind kind, uint64_t hole_length,
-                    const void *data, size_t len)
+int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial, enum ferry_chunk_kind kind,
+                    uint64_t hole_length, const void *data, size_t len)
 {
     struct ferry_header h = ferry_msg_header(proc, FERRY_CHUNK, serial, FERRY_OK);
     struct ferry_chunk_head head = { .kind = kind, .hole_length = hole_length };

@@ -14,40 +14,40 @@
 
 #include "protocol.h"
 
-#define FERRY_HEADER_SIZE 24   /* six XDR words */
+#define FERRY_HEADER_SIZE 24 /* six XDR words */
 #define FERRY_CHUNK_HEAD_SIZE 12
 
 /* What wire_read_frame found. */
 enum wire_kind {
-    WIRE_MESSAGE,   /* hdr, body and body_len are set */
+    WIRE_MESSAGE, /* hdr, body and body_len are set */
     WIRE_LAUNCH,
     WIRE_CANCEL,
-    WIRE_SYNC,      /* sync_id is set */
-    WIRE_DELIM,     /* sync_id is set */
+    WIRE_SYNC,  /* sync_id is set */
+    WIRE_DELIM, /* sync_id is set */
 };
 
 struct wire_frame {
     enum wire_kind kind;
     struct ferry_header hdr;
-    const unsigned char *body;  /* into the wire's buffer: valid until the next read */
+    const unsigned char *body; /* into the wire's buffer: valid until the next read */
     size_t body_len;
     uint64_t sync_id;
 };
 
 struct wire {
-    int fd;                     /* non-blocking: every wait is a poll with a limit */
-    int timeout_ms;             /* longest wait for the start of a frame; -1 forever */
-    int frame_timeout_ms;       /* the rest of a frame, once begun, must arrive
+    int fd;               /* non-blocking: every wait is a poll with a limit */
+    int timeout_ms;       /* longest wait for the start of a frame; -1 forever */
+    int frame_timeout_ms; /* the rest of a frame, once begun, must arrive
                                    within this (one limit for the whole frame,
                                    not for each read); -1: timeout_ms */
-    int write_timeout_ms;       /* longest a write may wait for the peer to read;
+    int write_timeout_ms; /* longest a write may wait for the peer to read;
                                    -1 forever */
-    size_t discard_limit;       /* most bytes wire_discard_until throws away
+    size_t discard_limit; /* most bytes wire_discard_until throws away
                                    before giving up; 0: no limit */
-    unsigned char *in;          /* buffered input, in[start..end) unread */
+    unsigned char *in;    /* buffered input, in[start..end) unread */
     size_t start, end;
-    unsigned char *out;         /* a message being encoded */
-    char error[256];            /* why the last call failed */
+    unsigned char *out; /* a message being encoded */
+    char error[256];    /* why the last call failed */
 };
 
 /* Sets fd non-blocking; all timeouts start at -1 (forever). */
@@ -69,13 +69,11 @@ int wire_input_pending(struct wire *w);
  * occurrence with another id is skipped. The whole search must end within
  * timeout_ms and discard_limit bytes. Returns 0 and sets *id, or -1
  * (ETIMEDOUT, ECONNRESET, or EMSGSIZE past the limit). */
-int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id,
-                       uint64_t *id);
+int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id, uint64_t *id);
 
 /* Send one message: header, XDR-encoded body (xdr_body may be NULL), then
  * `raw` bytes unencoded (the data of a chunk). Returns 0 or -1 (errno). */
-int wire_send(struct wire *w, const struct ferry_header *hdr,
-              xdrproc_t xdr_body, const void *body,
+int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body, const void *body,
               const void *raw, size_t raw_len);
 
 /* Send a special word, with an id after it for SYNC and DELIM. */
@@ -89,9 +87,8 @@ int xdr_decode_bytes(const void *buf, size_t len, xdrproc_t fn, void *out);
 int wire_decode(const struct wire_frame *f, xdrproc_t xdr_body, void *body);
 
 /* Send a chunk of call `serial` / procedure `proc`. */
-int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial,
-                    enum ferry_chunk_kind kind, uint64_t hole_length,
-                    const void *data, size_t len);
+int wire_send_chunk(struct wire *w, uint32_t proc, uint32_t serial, enum ferry_chunk_kind kind,
+                    uint64_t hole_length, const void *data, size_t len);
 
 /* Split a chunk message into its head and data. Returns 0 or -1 (EBADMSG). */
 int wire_chunk(const struct wire_frame *f, struct ferry_chunk_head *head,

@@ -22,10 +22,11 @@ expect_status missing_argument_is_usage_error 2 f cat
 err=$(f mkdir /x 2>&1); status=$?
 expect writes_need_rw "2 ferry: mkdir writes to the image: add --rw to allow it" "$status $err"
 expect_status no_image_is_usage_error 2 "$FERRY" cat
+# options may stand before the image: disk.img is still taken as the image
 err=$("$FERRY" checksum --alg md5 disk.img /x 2>&1); status=$?
-expect option_before_image_explained \
-    "2 ferry: checksum: without -a the image comes first: ferry checksum IMAGE [OPTIONS] ..." \
+expect image_is_first_operand_after_options "1 ferry: disk.img: No such file or directory" \
     "$status $err"
+expect_status no_arguments_is_usage_error 2 "$FERRY"
 expect_status help_succeeds 0 "$FERRY" help
 expect command_help_shows_usage "usage: ferry [OPTIONS] mkdir [-p] [-m MODE] PATH..." \
     "$("$FERRY" mkdir --help | head -1)"
@@ -201,10 +202,10 @@ unset FERRY_TEST_PROGRESS_MS
 mkdir "$root/names"
 touch "$root/names/$(printf 'esc\033[31mred')" "$root/names/$(printf 'new\nline')" \
     "$root/names/$(printf 'bad\377utf8')" "$root/names/with space"
-got=$(f ls --json /names | grep -c '"name"')
+got=$(f ls --json /names | grep -c '"path"')
 expect json_lists_every_name 4 "$got"
-expect json_escapes_control_bytes 1 "$(f ls --json /names | grep -c '"esc\\u001b\[31mred"')"
-expect json_gives_hex_of_invalid_utf8 1 "$(f ls --json /names | grep -c '"name_hex":"626164ff75746638"')"
+expect json_escapes_control_bytes 1 "$(f ls --json /names | grep -c '"/names/esc\\u001b\[31mred"')"
+expect json_gives_hex_of_invalid_utf8 1 "$(f ls --json /names | grep -c '"path_hex":"2f6e616d65732f626164ff75746638"')"
 # on a terminal the escape sequence must not reach it
 tty_out=$(script -qc "$FERRY --test-root $root ls /names" /dev/null)
 case $tty_out in *$'\033[31m'*) fail terminal_output_is_escaped "raw escape sequence" ;;
@@ -219,7 +220,15 @@ done && pass man_page_has_every_command
 cmp -s "$tmp/ferry.1" docs/ferry.1 && pass docs_man_page_is_current ||
     fail docs_man_page_is_current "docs/ferry.1 differs from 'ferry help --man'"
 "$FERRY" help --bash-completion > "$tmp/comp.bash"
-expect completion_offers_commands "download" \
-    "$(bash -c ". $tmp/comp.bash; COMP_WORDS=(ferry downl); COMP_CWORD=1; _ferry; echo \${COMPREPLY[*]}")"
+complete_words() {   # WORDS... : what completing the last word offers
+    bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _ferry; echo "${COMPREPLY[*]}"' \
+        "$tmp/comp.bash" "$@"
+}
+expect completion_offers_commands "download" "$(complete_words ferry downl)"
+expect completion_offers_global_options "--launch-timeout --log" "$(complete_words ferry --l)"
+expect completion_offers_test_root "--trace --timeout --test-root" "$(complete_words ferry --t)"
+expect completion_offers_command_options "--checksum" "$(complete_words ferry -a x.img ls --ch)"
+expect completion_knows_option_values "sha1 sha256 sha512" "$(complete_words ferry checksum --alg s)"
+expect completion_knows_formats "qcow2 qcow qed" "$(complete_words ferry --format q)"
 
 finish

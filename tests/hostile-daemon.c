@@ -15,7 +15,7 @@ static struct wire w;
 static void reply(const struct wire_frame *call, xdrproc_t fn, void *body)
 {
     struct ferry_header h = { FERRY_PROGRAM_ID, FERRY_PROTOCOL_VERSION, call->hdr.proc,
-                              FERRY_REPLY, call->hdr.serial, FERRY_OK };
+                              FERRY_REPLY,      call->hdr.serial,       FERRY_OK };
     wire_send(&w, &h, fn, body, NULL, 0);
 }
 

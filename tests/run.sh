@@ -28,6 +28,7 @@ part() {
     fi
 }
 
+part style tests/style.sh
 part protocol env FERRYD=build/ferryd build/tests/protocol
 part cli tests/cli.sh
 part fuzz-replay tests/fuzz/replay.sh

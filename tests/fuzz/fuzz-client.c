@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "rpc/client.h"
 
 static int sink(void *o, const void *buf, size_t len)
 {

@@ -22,13 +22,17 @@ static void open_seed(const char *dir, const char *name)
 
 static void call(unsigned proc, xdrproc_t fn, void *args)
 {
-    struct ferry_header h = { FERRY_PROGRAM_ID, FERRY_PROTOCOL_VERSION, proc, FERRY_CALL, ++serial, 0 };
+    struct ferry_header h = {
+        FERRY_PROGRAM_ID, FERRY_PROTOCOL_VERSION, proc, FERRY_CALL, ++serial, 0
+    };
     wire_send(&w, &h, fn, args, NULL, 0);
 }
 
 static void reply(unsigned proc, xdrproc_t fn, void *body, int status)
 {
-    struct ferry_header h = { FERRY_PROGRAM_ID, FERRY_PROTOCOL_VERSION, proc, FERRY_REPLY, serial, status };
+    struct ferry_header h = {
+        FERRY_PROGRAM_ID, FERRY_PROTOCOL_VERSION, proc, FERRY_REPLY, serial, status
+    };
     wire_send(&w, &h, fn, body, NULL, 0);
 }
 
@@ -64,7 +68,8 @@ int main(int argc, char **argv)
     open_seed(dd, "list");
     call(FERRY_LIST, (xdrproc_t) xdr_ferry_list_args, &(ferry_list_args){ "/", 1 });
     open_seed(dd, "download-cancel");
-    call(FERRY_DOWNLOAD, (xdrproc_t) xdr_ferry_download_args, &(ferry_download_args){ "/d/e/z", 1, 0 });
+    call(FERRY_DOWNLOAD, (xdrproc_t) xdr_ferry_download_args,
+         &(ferry_download_args){ "/d/e/z", 1, 0 });
     wire_send_word(&w, FERRY_WORD_CANCEL, 0);
     call(FERRY_PING, (xdrproc_t) xdr_ferry_ping_args, &ping);
     open_seed(dd, "upload");
@@ -83,7 +88,8 @@ int main(int argc, char **argv)
     call(FERRY_RM, (xdrproc_t) xdr_ferry_rm_args, &(ferry_rm_args){ "/x", 1, 0 });
     open_seed(dd, "checksum");
     for (int alg = 0; alg < 4; alg++)
-        call(FERRY_CHECKSUM, (xdrproc_t) xdr_ferry_checksum_args, &(ferry_checksum_args){ alg, "/f" });
+        call(FERRY_CHECKSUM, (xdrproc_t) xdr_ferry_checksum_args,
+             &(ferry_checksum_args){ alg, "/f" });
     open_seed(dd, "registry");
     call(FERRY_REG_VALUES, (xdrproc_t) xdr_ferry_reg_args, &(ferry_reg_args){ "/f", "A\\B" });
     call(FERRY_REG_VALUES, (xdrproc_t) xdr_ferry_reg_args, &(ferry_reg_args){ "/d/e/z", "" });
@@ -94,7 +100,8 @@ int main(int argc, char **argv)
     open_seed(dd, "unknown-and-appliance-only");
     call(999, (xdrproc_t) xdr_ferry_void, &v);
     call(FERRY_LIST_DEVICES, (xdrproc_t) xdr_ferry_void, &v);
-    call(FERRY_MOUNT, (xdrproc_t) xdr_ferry_mount_args, &(ferry_mount_args){ "/dev/vda", "/", "", "", 1 });
+    call(FERRY_MOUNT, (xdrproc_t) xdr_ferry_mount_args,
+         &(ferry_mount_args){ "/dev/vda", "/", "", "", 1 });
     call(FERRY_SHUTDOWN, (xdrproc_t) xdr_ferry_void, &v);
 
     /* ---- daemon -> client: replies to download, list, list_devices, ping */
@@ -122,7 +129,8 @@ int main(int argc, char **argv)
     wire_send_chunk(&w, FERRY_LIST, serial, FERRY_CHUNK_END, 0, NULL, 0);
     reply(FERRY_LIST, (xdrproc_t) xdr_ferry_void, &v, 0);
     serial = 3;
-    ferry_device dev = { "/dev/vda1", FERRY_DEV_PARTITION, "/dev/vda", 1, 1 << 20, "ext4", "root", "u-u-i-d", "sda" };
+    ferry_device dev = { "/dev/vda1", FERRY_DEV_PARTITION, "/dev/vda", 1, 1 << 20, "ext4",
+                         "root",      "u-u-i-d",           "sda" };
     ferry_devices_ret dr = { { 1, &dev } };
     reply(FERRY_LIST_DEVICES, (xdrproc_t) xdr_ferry_devices_ret, &dr, 0);
     serial = 4;

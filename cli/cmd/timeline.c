@@ -1,0 +1,98 @@
+/* timeline.c: a Sleuth Kit body file of a tree (TSK 3 format, what
+ * 'mactime -b' reads), or the same as JSON lines with nanosecond times.
+ *
+ *   MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime
+ *
+ * One record is one line of eleven fields, so in names a '|', a backslash
+ * and control bytes are written as \x7c, \\ and \xNN. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd/cmd.h"
+#include "guest/guest.h"
+#include "output/output.h"
+
+struct timeline {
+    struct session *s;
+    bool json;
+    int alg; /* -1: no digests */
+    int errors;
+};
+
+static void body_name(const char *name)
+{
+    for (const unsigned char *p = (const unsigned char *) name; *p; p++) {
+        if (*p == '|' || *p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else if (*p == '\\')
+            fputs("\\\\", stdout);
+        else
+            putchar(*p);
+    }
+}
+
+static int record(struct timeline *t, const char *path, const ferry_dirent *e)
+{
+    const struct ferry_stat *st = &e->st;
+    char hash[129] = "", mode[11];
+
+    if (t->alg >= 0 && S_ISREG(st->mode) &&
+        remote_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
+        t->errors++;
+    if (t->s->cl.broken)
+        return -1;
+    if (t->json) {
+        json_entry(stdout, path, st, e->link, t->alg >= 0 ? checksum_algs[t->alg] : NULL, hash);
+        return 0;
+    }
+    /* TSK's mode: the type letter ('r' for a file), '/', then ls's mode with
+     * the same letter: r/rrw-r--r--, d/drwxr-xr-x, l/lrwxrwxrwx */
+    mode_string(st->mode, mode);
+    if (mode[0] == '-')
+        mode[0] = 'r';
+    printf("%s|", hash[0] ? hash : "0");
+    body_name(path);
+    if (e->link[0]) {
+        fputs(" -> ", stdout);
+        body_name(e->link);
+    }
+    printf("|%llu|%c/%s|%u|%u|%llu|%lld|%lld|%lld|%lld\n", (unsigned long long) st->ino, mode[0],
+           mode, st->uid, st->gid, (unsigned long long) st->size, (long long) st->atime.sec,
+           (long long) st->mtime.sec, (long long) st->ctime.sec,
+           st->has_btime ? (long long) st->btime.sec : 0LL);
+    return 0;
+}
+
+static int visit(struct walk *w, const char *path, const char *rel, const ferry_dirent *e,
+                 int depth)
+{
+    (void) rel;
+    (void) depth;
+    return record(w->opaque, path, e);
+}
+
+int cmd_timeline(struct session *s, struct args *a)
+{
+    const char *alg = opt_val(a, "hash");
+    struct timeline t = { .s = s,
+                          .json = opt_on(a, "json"),
+                          .alg = alg ? choice(checksum_algs, alg) : -1 };
+    const char *top = a->argc ? a->argv[0] : "/";
+    ferry_path_args pa = { .path = (char *) top };
+    CLEANUP_XDR(ferry_stat_ret) st = { 0 };
+
+    if (rpc_lstat(&s->cl, &pa, &st, NULL) < 0)
+        return call_failed(s);
+    ferry_dirent self = { (char *) top, st.st, "" };
+    if (record(&t, top, &self) < 0)
+        return EXIT_FAILED;
+    if (S_ISDIR(st.st.mode)) {
+        struct walk w = {
+            .s = s, .visit = visit, .opaque = &t, .recursive = true, .visitor_calls = t.alg >= 0
+        };
+        if (walk_tree(&w, top) < 0)
+            t.errors++;
+        t.errors += w.errors;
+    }
+    return t.errors || s->cl.broken ? EXIT_FAILED : EXIT_OK;
+}

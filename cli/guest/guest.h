@@ -1,0 +1,81 @@
+/* guest.h: what ferry knows of what is inside the images: devices and
+ * their names, what to mount, operating systems, registry values, and the
+ * one way to walk a remote tree. Everything here talks to the appliance
+ * through the session's client; nothing exits. */
+#ifndef FERRY_GUEST_H
+#define FERRY_GUEST_H
+
+#include "launch/session.h"
+
+/* ---- devices.c ---- */
+/* The devices, partitions and volumes, sorted by the names the user sees;
+ * their names are learnt for messages too. 0, or -1 (call failed). */
+int list_devices(struct session *s, ferry_devices_ret *r);
+/* /dev/vdb2 of the disk with serial "sda" is /dev/sda2 to the user; an LV
+ * /dev/mapper/vg-lv is /dev/vg/lv. */
+void device_user_name(const ferry_device *d, char *out, size_t size);
+/* Filesystems one can mount, as opposed to containers of other things. */
+bool device_mountable(const ferry_device *d);
+
+/* ---- mount.c ---- */
+/* Before a command: what -m says, or else the one filesystem there is, or
+ * else the operating system. A status: EXIT_OK, or EXIT_FAILED reported. */
+int mount_filesystems(struct session *s);
+/* Mount what the user calls `device`; label starts the message when there
+ * is no such device. 0, or -1 reported. */
+int mount_device(struct session *s, const char *label, const char *device, const char *mountpoint,
+                 const char *options, const char *fstype);
+
+/* ---- os.c ---- */
+struct os {
+    char device[FERRY_MAX_PATH + 1]; /* as the user sees it */
+    char appliance_dev[FERRY_MAX_PATH + 1];
+    char type[16]; /* linux, windows */
+    char distro[64], version[64], build[64], product[256], hostname[256], arch[16];
+};
+/* Every OS root among the devices, in device order (at most max); with
+ * `registry`, what a Windows registry says of it too. -1 if a call failed
+ * with the channel lost. */
+int find_roots(struct session *s, ferry_devices_ret *r, struct os *roots, int max, bool registry);
+/* Mount the one operating system there is: its root, then its fstab.
+ * 0 when done, 1 when there is none (or several), -1 when it failed. */
+int mount_os(struct session *s, ferry_devices_ret *r);
+
+/* ---- registry.c ---- */
+/* The values of a key of a hive; none when it is missing. */
+void reg_key(struct session *s, const char *hive, const char *key, ferry_reg_ret *r);
+/* A string value as UTF-8 ("" if none); a REG_DWORD value (-1 if none). */
+void reg_text(const ferry_reg_ret *r, const char *name, char *out, size_t size);
+long long reg_dword(const ferry_reg_ret *r, const char *name);
+void utf16_text(const char *data, size_t len, char *out, size_t size);
+
+/* ---- walk.c: the one remote tree walker ---- */
+struct walk;
+/* An entry: path is its full path, rel its path below the top of the walk,
+ * depth 0 for what is directly in the top. Returns 0 to go on, 1 not to
+ * descend into this directory, -1 to stop the walk. */
+typedef int (*walk_visit)(struct walk *w, const char *path, const char *rel, const ferry_dirent *e,
+                          int depth);
+/* A directory visited before, after all that is below it. */
+typedef void (*walk_leave)(struct walk *w, const char *path, const char *rel, const ferry_dirent *e,
+                           int depth);
+struct walk {
+    struct session *s;
+    walk_visit visit;
+    walk_leave leave; /* or NULL */
+    void *opaque;
+    bool recursive;
+    bool sorted; /* each directory's entries in name order */
+    /* The visitor makes calls of its own (downloads, digests), which it
+     * cannot while a listing streams: the tree is then listed a directory
+     * at a time, each kept until its entries are visited (memory: the
+     * largest directory, times the depth). Otherwise the daemon walks the
+     * tree in one call, and entries stream by in constant memory. */
+    bool visitor_calls;
+    int errors; /* what could not be listed (reported) */
+};
+/* Visit what is below top. 0, or -1: stopped, or the channel was lost. */
+int walk_tree(struct walk *w, const char *top);
+char *join_path(const char *dir, const char *name); /* malloc'd dir/name */
+
+#endif

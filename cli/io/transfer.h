@@ -1,0 +1,77 @@
+/* transfer.h: the local ends of transfers: where a download's bytes go,
+ * where an upload's come from. Each end gives the RPC client its struct
+ * xfer callbacks. */
+#ifndef FERRY_TRANSFER_H
+#define FERRY_TRANSFER_H
+
+#include <lzma.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "rpc/client.h"
+
+/* ---- sink.c ---- */
+/* Ranges of a file the appliance could not read (download --zero-unreadable). */
+struct bad_range {
+    uint64_t offset, length;
+};
+struct bad_ranges {
+    struct bad_range *v;
+    size_t n, cap;
+};
+void bad_ranges_free(struct bad_ranges *b);
+
+/* A file descriptor: holes are seeked over in a regular file (zeros into
+ * a pipe); unreadable ranges become zeros and are listed in `bad`. A
+ * transfer stops when ferry is interrupted (SIGINT, SIGTERM). */
+struct sink {
+    int fd;
+    bool seekable;
+    off_t start;
+    uint64_t pos;
+    struct bad_ranges bad;
+};
+void sink_init(struct sink *k, int fd);
+struct xfer sink_xfer(struct sink *k, bool zeros_for_bad);
+int sink_finish(struct sink *k); /* a file ending in a hole gets its length */
+
+/* Memory: the first `cap` bytes of a file; then the transfer is cancelled
+ * (the client then fails with ECANCELED, which is no error here). */
+struct membuf {
+    char *buf;
+    size_t len, cap;
+};
+struct xfer membuf_xfer(struct membuf *m);
+
+/* ---- source.c ---- */
+struct source {
+    int fd;
+    bool seekable; /* a regular file: its holes travel as holes */
+    uint64_t pos, size, data_end;
+};
+void source_init(struct source *src, int fd, bool keep_holes);
+struct xfer source_xfer(struct source *src);
+
+#include "signals.h" /* ferry_interrupted: a transfer stops at a signal */
+
+/* ---- compress.c: a stream compressed on its way to fd (tar-out) ---- */
+enum compress_kind { COMPRESS_NONE, COMPRESS_ZSTD, COMPRESS_GZIP, COMPRESS_XZ };
+struct compressor {
+    enum compress_kind kind;
+    int fd;
+    ZSTD_CCtx *zstd;
+    z_stream gz;
+    lzma_stream xz;
+    unsigned char out[1 << 16];
+};
+extern const char *const compressions[];                             /* zstd gzip xz, then NULL */
+int compressor_init(struct compressor *c, const char *kind, int fd); /* none or one above */
+int compressor_write(struct compressor *c, const void *buf, size_t len);
+int compressor_finish(struct compressor *c);
+void compressor_free(struct compressor *c);
+const char *compression_for(const char *file); /* from .tar.zst, .tgz... or NULL */
+struct xfer compressor_xfer(struct compressor *c);
+
+#endif

@@ -1,0 +1,72 @@
+/* session.h: one run of ferry's appliance: the images and how they are
+ * attached, the qemu (or, for tests, the host ferryd) serving them, and
+ * the RPC client that talks to it. */
+#ifndef FERRY_SESSION_H
+#define FERRY_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "rpc/client.h"
+
+#define FERRY_VERSION "0.2.0"
+#define MAX_IMAGES 26
+#define MAX_MOUNTS 64
+
+struct image {
+    const char *path;
+    const char *format; /* --format, else detected */
+};
+
+struct mount_req {
+    char *device, *mountpoint, *options, *fstype;
+};
+
+struct session {
+    struct image images[MAX_IMAGES];
+    int nimages;
+    struct mount_req mounts[MAX_MOUNTS];
+    int nmounts;
+    bool rw, verbose, trace;
+    bool external;       /* --external: open the files images name */
+    const char *accel;   /* auto, kvm, tcg */
+    const char *machine; /* microvm, or q35 when qemu lacks it */
+    const char *qemu;    /* --qemu, $FERRY_QEMU, or NULL: from PATH */
+    unsigned memsize_mb;
+    int timeout_s;    /* a call's silence */
+    int call_limit_s; /* a call kept going by events alone */
+    int launch_timeout_s;
+    const char *test_root;      /* serve a directory with a host ferryd */
+    const char *log;            /* --log FILE */
+    const char *pending_format; /* --format with no -a after it: for the image operand */
+    int typed_argc;             /* the command line as typed, for --log */
+    char **typed_argv;
+    const char *command; /* names the command in messages */
+    bool started;
+    struct client cl;
+};
+
+/* Bring the appliance up and shake hands. 0, or EXIT_FAILED with the
+ * reason reported. */
+int session_start(struct session *s);
+/* Shut it down cleanly and reap it; -1 if it did not go well. */
+int session_end(struct session *s);
+/* Kill it at once (a second signal, a lost channel). */
+void session_kill(void);
+
+/* "ferry: CMD: " and the client's last error (escaped, devices named as
+ * the user names them); with a broken channel, what qemu and the console
+ * said last. Returns EXIT_FAILED. */
+int call_failed(struct session *s);
+
+/* launch: starting the other end of the channel (qemu.c, testd.c). The
+ * child is killed with ferry (PR_SET_PDEATHSIG). */
+extern pid_t session_child;
+int launch_qemu(struct session *s, int fd);
+int launch_test_daemon(struct session *s, int fd);
+bool launch_would_use_kvm(void);
+bool launch_qemu_said(const char *needle);
+void launch_console_tail(void);
+pid_t fork_child(void);
+
+#endif

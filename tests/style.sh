@@ -1,0 +1,23 @@
+#!/bin/bash
+# style.sh: the code as .clang-format says, files small enough to read, and
+# each side of the protocol kept to its own headers.
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+
+sources=$(find cli daemon proto embed tests appliance-builder -name '*.[ch]' | sort)
+bad=$(for f in $sources; do clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+expect code_follows_clang_format "" "$bad"
+
+# about 400 lines for a source file, 600 for a test; longer only with a
+# "long file:" comment saying why
+long=$(for f in $sources tests/*.sh; do
+    n=$(wc -l < "$f")
+    case $f in tests/*) max=650 ;; *) max=450 ;; esac
+    [ "$n" -gt $max ] && ! grep -q 'long file:' "$f" && echo "$f ($n lines)"
+done)
+expect files_are_small "" "$long"
+
+expect cli_includes_no_daemon_header "" "$(grep -l '#include "daemon.h"' $(find cli -name '*.[ch]'))"
+expect daemon_includes_no_cli_header "" \
+    "$(grep -lE '#include "(rpc|io|launch|guest|output|cmd)/' $(find daemon -name '*.[ch]'))"
+finish
