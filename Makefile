@@ -24,7 +24,7 @@ CLI_SRC    = $(wildcard cli/*.c cli/*/*.c)
 PROTO_OBJ  = $(PROTO_SRC:%.c=$(B)/obj/%.o) $(B)/obj/ferry_xdr.o
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ    = $(CLI_SRC:%.c=$(B)/obj/%.o)
-CLIENT_OBJ = $(B)/obj/cli/rpc/client.o
+CLIENT_OBJ = $(B)/obj/cli/rpc/client.o $(B)/obj/cli/rpc/transfer.o
 
 # The appliance (kernel, initramfs) is made by appliance-builder/, which
 # build.sh runs first; the Makefile only links it in.
@@ -117,17 +117,24 @@ $(B)/tests/protocol: \
 tests: $(B)/tests/protocol
 .PHONY: tests
 
-# fuzz harnesses built as plain programs that replay the corpus (no clang)
-FUZZ_DAEMON_OBJ = $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJ))
 $(B)/tests/make-seeds: $(B)/obj/tests/fuzz/make-seeds.o $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
-$(B)/tests/replay-daemon: $(B)/obj/tests/fuzz/fuzz-daemon.o $(B)/obj/tests/fuzz/driver.o $(FUZZ_DAEMON_OBJ) $(PROTO_OBJ)
+
+# The fuzz harnesses, built to replay the corpus without libFuzzer, with
+# gcc and glibc so that AddressSanitizer, LeakSanitizer and UBSan watch
+# every input: a regression (a leak, an overflow) fails the replay.
+SAN_CC    = gcc
+SAN_FLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer \
+            -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_PROTO = $(PROTO_SRC) $(GEN)/ferry_xdr.c
+$(B)/tests/replay-daemon: tests/fuzz/fuzz-daemon.c tests/fuzz/driver.c $(filter-out daemon/main.c,$(DAEMON_SRC)) $(SAN_PROTO) | $(GENERATED)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libmd.a $(HIVEX)
-$(B)/tests/replay-client: $(B)/obj/tests/fuzz/fuzz-client.o $(B)/obj/tests/fuzz/driver.o $(CLIENT_OBJ) $(PROTO_OBJ)
+	$(SAN_CC) $(SAN_FLAGS) $(DAEMON_INC) -Itests -Wno-unused-variable -o $@ $(filter %.c,$^) \
+	    -ltirpc -lmd -lhivex -lpthread
+$(B)/tests/replay-client: tests/fuzz/fuzz-client.c tests/fuzz/driver.c cli/rpc/client.c cli/rpc/transfer.c $(SAN_PROTO) | $(GENERATED)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
+	$(SAN_CC) $(SAN_FLAGS) $(CLI_INC) -Itests -Wno-unused-variable -o $@ $(filter %.c,$^) -ltirpc
 tests: $(B)/tests/make-seeds $(B)/tests/replay-daemon $(B)/tests/replay-client
 $(B)/tests/hostile-daemon: $(B)/obj/tests/hostile-daemon.o $(PROTO_OBJ)
 	@mkdir -p $(dir $@)

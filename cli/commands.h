@@ -62,6 +62,7 @@ const struct command *find_command(const char *name);
 /* A command's options and operands, parsed. */
 struct args {
     const struct command *cmd;
+    const char *label;         /* names the command in messages ("shell: line 3: ls") */
     const char *val[MAX_OPTS]; /* by position in cmd->opts: NULL unset, "" a flag set */
     int argc;                  /* operands */
     char **argv;
@@ -70,20 +71,19 @@ struct args {
  * options anywhere among the operands (as GNU tools do), "--" ending them.
  * With take_image, the first operand is the image and goes to *image.
  * Returns 0, or EXIT_USAGE with the reason reported. */
-int args_parse(const struct command *c, int argc, char **argv, bool take_image, const char **image,
-               struct args *a);
+int args_parse(const struct command *c, const char *label, int argc, char **argv, bool take_image,
+               const char **image, struct args *a);
 bool opt_on(const struct args *a, const char *name);
 const char *opt_val(const struct args *a, const char *name); /* NULL when not given */
 /* Index of a value in a choices list (checksum_algs...), or -1. */
 int choice(const char *const *choices, const char *value);
 /* 0 when v is one of o's choices (or o has none), else a usage error
- * naming them (c NULL for a global option). */
-int check_choice(const struct command *c, const struct opt *o, const char *v);
+ * naming them (label NULL for a global option). */
+int check_choice(const char *label, const struct opt *o, const char *v);
 /* "usage: ferry [OPTIONS] ls [-l] ... [PATH...]" */
 void command_usage_line(FILE *f, const struct command *c);
-/* Report a usage error of command c; returns EXIT_USAGE. */
-int usage_error(const struct command *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Report a usage error, after "label: " (NULL: none); returns EXIT_USAGE. */
+int usage_error(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- help.c ---- */
 void command_help(FILE *f, const struct command *c);

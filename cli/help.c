@@ -238,7 +238,7 @@ int cmd_help(struct session *s, struct args *a)
     if (a->argc == 1) {
         const struct command *c = find_command(a->argv[0]);
         if (!c)
-            return usage_error(a->cmd, "no command '%s'", a->argv[0]);
+            return usage_error(a->label, "no command '%s'", a->argv[0]);
         command_help(stdout, c);
         return EXIT_OK;
     }

@@ -165,7 +165,7 @@ static int run(struct session *s, int argc, char **argv)
             return EXIT_OK;
         }
     bool take_image = !(c->flags & CMD_NO_APPLIANCE) && s->nimages == 0 && !s->test_root;
-    if ((status = args_parse(c, argc, argv, take_image, &image, &a)))
+    if ((status = args_parse(c, c->name, argc, argv, take_image, &image, &a)))
         return status;
     if (image)
         s->images[s->nimages++] = (struct image){ image, s->pending_format };

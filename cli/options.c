@@ -29,7 +29,7 @@ static void list_choices(char *buf, size_t size, const char *const *choices)
                       choices[i]);
 }
 
-int usage_error(const struct command *c, const char *fmt, ...)
+int usage_error(const char *label, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -37,8 +37,8 @@ int usage_error(const struct command *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (c)
-        report("%s: %s", c->name, msg);
+    if (label)
+        report("%s: %s", label, msg);
     else
         report("%s", msg);
     return EXIT_USAGE;
@@ -70,18 +70,18 @@ static int nopts(const struct command *c)
     return n;
 }
 
-int check_choice(const struct command *c, const struct opt *o, const char *v)
+int check_choice(const char *label, const struct opt *o, const char *v)
 {
     char list[256];
 
     if (!o->choices || choice(o->choices, v) >= 0)
         return 0;
     list_choices(list, sizeof list, o->choices);
-    return usage_error(c, "--%s takes %s, not '%s'", o->name, list, v);
+    return usage_error(label, "--%s takes %s, not '%s'", o->name, list, v);
 }
 
-int args_parse(const struct command *c, int argc, char **argv, bool take_image, const char **image,
-               struct args *a)
+int args_parse(const struct command *c, const char *label, int argc, char **argv, bool take_image,
+               const char **image, struct args *a)
 {
     struct option longs[MAX_OPTS + 1];
     char shorts[3 * MAX_OPTS + 2] = ":"; /* ':' first: we say what is missing */
@@ -89,6 +89,7 @@ int args_parse(const struct command *c, int argc, char **argv, bool take_image, 
 
     memset(a, 0, sizeof *a);
     a->cmd = c;
+    a->label = label;
     for (int i = 0; i < n; i++) {
         const struct opt *o = &c->opts[i];
         bool optional = o->arg && o->arg[0] == '[';
@@ -113,10 +114,10 @@ int args_parse(const struct command *c, int argc, char **argv, bool take_image, 
         if (ch == '?' || ch == ':') {
             const char *what = argv[optind - 1];
             if (ch == ':')
-                return usage_error(c, "%s needs a value", what);
+                return usage_error(label, "%s needs a value", what);
             if (optopt && optopt < 256)
-                return usage_error(c, "no option -%c (see 'ferry help %s')", optopt, c->name);
-            return usage_error(c, "no option %s (see 'ferry help %s')", what, c->name);
+                return usage_error(label, "no option -%c (see 'ferry help %s')", optopt, c->name);
+            return usage_error(label, "no option %s (see 'ferry help %s')", what, c->name);
         }
         if (ch >= 256) {
             i = ch - 256;
@@ -126,7 +127,7 @@ int args_parse(const struct command *c, int argc, char **argv, bool take_image, 
         }
         const struct opt *o = &c->opts[i];
         const char *v = o->arg ? (optarg ? optarg : "") : "";
-        if (optarg && check_choice(c, o, optarg))
+        if (optarg && check_choice(label, o, optarg))
             return EXIT_USAGE;
         a->val[i] = v;
     }
@@ -134,15 +135,18 @@ int args_parse(const struct command *c, int argc, char **argv, bool take_image, 
     a->argv = argv + optind;
     if (take_image) {
         if (a->argc == 0)
-            return usage_error(c, "no disk image: use -a IMAGE or name it first");
+            return usage_error(label, "no disk image: use -a IMAGE or name it first");
         *image = a->argv[0];
         a->argc--;
         a->argv++;
     }
     if (a->argc < c->min || (c->max >= 0 && a->argc > c->max)) {
-        fputs("ferry: ", stderr);
-        command_usage_line(stderr, c);
-        return EXIT_USAGE;
+        char line[1024];
+        FILE *m = fmemopen(line, sizeof line, "w");
+        command_usage_line(m, c);
+        fclose(m);
+        line[strcspn(line, "\n")] = '\0';
+        return usage_error(label, "%s%s", c->max == 0 ? "takes no operand; " : "", line);
     }
     return 0;
 }

@@ -36,8 +36,10 @@ struct statx_abi {
     uint64_t spare[14];
 };
 _Static_assert(sizeof(struct statx_abi) == 256, "struct statx is 256 bytes");
+#ifndef STATX_BASIC_STATS /* glibc has them; musl does not yet */
 #define STATX_BASIC_STATS 0x7ffU
 #define STATX_BTIME 0x800U
+#endif
 
 static int check_path(struct call *c, const char *path)
 {

@@ -242,29 +242,41 @@ int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id, u
     }
 }
 
-/* Write iov[0..n) completely by the deadline. */
-static int writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
+/* Write iov[0..*np) completely by the deadline; with `yield`, stop
+ * (EAGAIN) when the peer has something to say before it reads more: iov
+ * and *np then hold what is left, from iov[0]. */
+static int writev_all(int fd, struct iovec *iov, int *np, int64_t deadline, bool yield)
 {
-    while (n > 0) {
-        ssize_t r = writev(fd, iov, n);
+    while (*np > 0) {
+        ssize_t r = writev(fd, iov, *np);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                if (wait_fd(fd, POLLOUT, deadline) < 0)
+                struct pollfd p = { .fd = fd, .events = POLLOUT | (yield ? POLLIN : 0) };
+                int k;
+                do
+                    k = poll(&p, 1, wire_left_ms(deadline));
+                while (k < 0 && errno == EINTR);
+                if (k == 0)
+                    errno = ETIMEDOUT;
+                if (k <= 0)
                     return -1;
+                if ((p.revents & POLLIN) && !(p.revents & POLLOUT)) {
+                    errno = EAGAIN;
+                    return -1;
+                }
                 continue;
             }
             return -1;
         }
-        while (n > 0 && (size_t) r >= iov->iov_len) {
-            r -= iov->iov_len;
-            iov++;
-            n--;
+        while (*np > 0 && (size_t) r >= iov[0].iov_len) {
+            r -= iov[0].iov_len;
+            memmove(iov, iov + 1, --*np * sizeof *iov);
         }
-        if (n > 0) {
-            iov->iov_base = (char *) iov->iov_base + r;
-            iov->iov_len -= r;
+        if (*np > 0) {
+            iov[0].iov_base = (char *) iov[0].iov_base + r;
+            iov[0].iov_len -= r;
         }
     }
     return 0;
@@ -273,11 +285,14 @@ static int writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
 int write_all(int fd, const void *buf, size_t len, int timeout_ms)
 {
     struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
-    return writev_all(fd, &iov, 1, wire_deadline(timeout_ms));
+    int n = 1;
+    return writev_all(fd, &iov, &n, wire_deadline(timeout_ms), false);
 }
 
 static int write_failed(struct wire *w)
 {
+    if (errno == EAGAIN)
+        return fail(w, EAGAIN, "the peer spoke before it read all");
     if (errno == ETIMEDOUT)
         return fail(w, ETIMEDOUT, "the peer stopped reading");
     if (errno == EPIPE || errno == ECONNRESET)
@@ -302,11 +317,16 @@ int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body
         return fail(w, EMSGSIZE, "message too large to send");
     put32(w->out, len + raw_len);
 
-    struct iovec iov[2] = {
-        { .iov_base = w->out, .iov_len = 4 + len },
-        { .iov_base = (void *) raw, .iov_len = raw_len },
-    };
-    if (writev_all(w->fd, iov, raw_len ? 2 : 1, wire_deadline(w->write_timeout_ms)) < 0)
+    w->pending[0] = (struct iovec){ .iov_base = w->out, .iov_len = 4 + len };
+    w->pending[1] = (struct iovec){ .iov_base = (void *) raw, .iov_len = raw_len };
+    w->npending = raw_len ? 2 : 1;
+    return wire_resume(w);
+}
+
+int wire_resume(struct wire *w)
+{
+    if (writev_all(w->fd, w->pending, &w->npending, wire_deadline(w->write_timeout_ms),
+                   w->write_yields) < 0)
         return write_failed(w);
     return 0;
 }

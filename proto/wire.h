@@ -9,8 +9,10 @@
 #ifndef FERRY_WIRE_H
 #define FERRY_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "protocol.h"
 
@@ -35,13 +37,18 @@ struct wire_frame {
 };
 
 struct wire {
-    int fd;               /* non-blocking: every wait is a poll with a limit */
-    int timeout_ms;       /* longest wait for the start of a frame; -1 forever */
-    int frame_timeout_ms; /* the rest of a frame, once begun, must arrive
+    int fd;                  /* non-blocking: every wait is a poll with a limit */
+    int timeout_ms;          /* longest wait for the start of a frame; -1 forever */
+    int frame_timeout_ms;    /* the rest of a frame, once begun, must arrive
                                    within this (one limit for the whole frame,
                                    not for each read); -1: timeout_ms */
-    int write_timeout_ms; /* longest a write may wait for the peer to read;
+    int write_timeout_ms;    /* longest a write may wait for the peer to read;
                                    -1 forever */
+    bool write_yields;       /* a write blocked on a full channel stops (EAGAIN)
+                             as soon as the peer speaks; wire_resume goes on
+                             with the rest of the frame */
+    struct iovec pending[2]; /* what is left of the frame being written */
+    int npending;
     size_t discard_limit; /* most bytes wire_discard_until throws away
                                    before giving up; 0: no limit */
     unsigned char *in;    /* buffered input, in[start..end) unread */
@@ -75,6 +82,11 @@ int wire_discard_until(struct wire *w, uint32_t word, const uint64_t *want_id, u
  * `raw` bytes unencoded (the data of a chunk). Returns 0 or -1 (errno). */
 int wire_send(struct wire *w, const struct ferry_header *hdr, xdrproc_t xdr_body, const void *body,
               const void *raw, size_t raw_len);
+
+/* Go on writing the frame a yielding write stopped in (see write_yields):
+ * the rest of it, with the data pointer given to wire_send, which must
+ * still be valid. 0 or -1, as wire_send. */
+int wire_resume(struct wire *w);
 
 /* Send a special word, with an id after it for SYNC and DELIM. */
 int wire_send_word(struct wire *w, uint32_t word, uint64_t id);

@@ -10,7 +10,7 @@ part() {
     local name=$1 out status
     shift
     echo "== $name"
-    out=$("$@" 2>&1)
+    out=$(timeout 2400 "$@" 2>&1)   # a hang is a failure, not a stuck CI
     status=$?
     echo "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
     local line
@@ -31,9 +31,12 @@ part() {
 part style tests/style.sh
 part protocol env FERRYD=build/ferryd build/tests/protocol
 part cli tests/cli.sh
+part hostile tests/hostile.sh
 part fuzz-replay tests/fuzz/replay.sh
 part appliance tests/appliance.sh
 part forensic tests/forensic.sh
+part trust tests/trust.sh
+part kvm tests/kvm.sh
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

@@ -75,7 +75,7 @@ static int run_line(struct session *s, const char *label, int n, char **words)
     }
     snprintf(full, sizeof full, "%s: %s", label, c->name);
     s->command = full;
-    int status = args_parse(c, n, words, false, NULL, &a);
+    int status = args_parse(c, full, n, words, false, NULL, &a);
     if (status == EXIT_OK)
         status = c->run(s, &a);
     s->command = "shell";

@@ -7,13 +7,13 @@
 #include "cmd/cmd.h"
 #include "output/output.h"
 
-static int parse_mode(const struct command *c, const char *s, unsigned *mode)
+static int parse_mode(const char *label, const char *s, unsigned *mode)
 {
     char *end;
     unsigned long m = strtoul(s, &end, 8);
 
     if (!*s || *end || m > 07777)
-        return usage_error(c, "'%s' is not an octal mode", s);
+        return usage_error(label, "'%s' is not an octal mode", s);
     *mode = m;
     return 0;
 }
@@ -33,7 +33,7 @@ int cmd_mkdir(struct session *s, struct args *a)
 {
     ferry_mkdir_args args = { .mode = 0755, .parents = opt_on(a, "parents") };
 
-    if (opt_on(a, "mode") && parse_mode(a->cmd, opt_val(a, "mode"), &args.mode))
+    if (opt_on(a, "mode") && parse_mode(a->label, opt_val(a, "mode"), &args.mode))
         return EXIT_USAGE;
     EACH_PATH(0, mkdir);
 }
@@ -44,7 +44,7 @@ int cmd_rm(struct session *s, struct args *a)
 
     for (int i = 0; i < a->argc; i++)
         if (!strcmp(a->argv[i], "/"))
-            return usage_error(a->cmd, "refusing to remove /");
+            return usage_error(a->label, "refusing to remove /");
     EACH_PATH(0, rm);
 }
 
@@ -52,7 +52,7 @@ int cmd_chmod(struct session *s, struct args *a)
 {
     ferry_chmod_args args = { 0 };
 
-    if (parse_mode(a->cmd, a->argv[0], &args.mode))
+    if (parse_mode(a->label, a->argv[0], &args.mode))
         return EXIT_USAGE;
     EACH_PATH(1, chmod);
 }
@@ -74,7 +74,7 @@ int cmd_chown(struct session *s, struct args *a)
 
     if ((*spec != ':' && parse_id(spec, &end, &args.uid) < 0) ||
         (*end == ':' && parse_id(end + 1, &end, &args.gid) < 0) || *end)
-        return usage_error(a->cmd, "'%s' is not UID[:GID] (numeric)", spec);
+        return usage_error(a->label, "'%s' is not UID[:GID] (numeric)", spec);
     EACH_PATH(1, chown);
 }
 
@@ -83,7 +83,7 @@ int cmd_ln(struct session *s, struct args *a)
     ferry_void v;
 
     if (!opt_on(a, "symbolic"))
-        return usage_error(a->cmd, "only symbolic links: ln -s TARGET LINK");
+        return usage_error(a->label, "only symbolic links: ln -s TARGET LINK");
     ferry_symlink_args args = { .target = a->argv[0], .path = a->argv[1] };
     if (rpc_symlink(&s->cl, &args, &v, NULL) < 0)
         return call_failed(s);
@@ -145,7 +145,7 @@ int cmd_touch(struct session *s, struct args *a)
         args.create = false;
     if (date) {
         if (parse_time(date, &args.mtime) < 0)
-            return usage_error(a->cmd, "'%s' is not a time (2026-11-21T19:40:09Z or @SECONDS)",
+            return usage_error(a->label, "'%s' is not a time (2026-11-21T19:40:09Z or @SECONDS)",
                                date);
         args.atime = args.mtime;
         args.now = false;

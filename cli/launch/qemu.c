@@ -1,34 +1,31 @@
-/* qemu.c: starting qemu with the appliance, on one end of a socketpair. */
+/* qemu.c: starting qemu with the appliance, on one end of a socketpair.
+ *
+ * qemu is the wall between the image and the host, and it parses the image
+ * (its format drivers), so it gets as little as it can use: the images as
+ * descriptors ferry opened and checked (image.c, blockdev.c), no network,
+ * no display, a seccomp sandbox, and, before it starts, Landlock rules that
+ * let it open its own program and libraries and /dev/kvm, nothing else. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "appliance.h"
-#include "launch/image.h"
+#include "launch/console.h"
+#include "launch/launch.h"
 #include "launch/session.h"
 #include "output/output.h"
 
 pid_t session_child;
 
-static bool is_block(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISBLK(st.st_mode);
-}
-
-/* Fork the other end into session_child. The child dies with ferry,
- * whatever kills it (no orphaned qemu). Returns fork's value. */
 pid_t fork_child(void)
 {
     pid_t parent = getpid();
@@ -37,6 +34,7 @@ pid_t fork_child(void)
     if (session_child < 0)
         report("fork: %s", strerror(errno));
     if (session_child == 0) {
+        /* it dies with ferry, whatever kills ferry: no orphaned qemu */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(1);
@@ -44,7 +42,18 @@ pid_t fork_child(void)
     return session_child;
 }
 
-/* ---- qemu ---- */
+void arg(struct argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (a->n >= (int) (sizeof a->v / sizeof a->v[0]) - 1 || vasprintf(&s, fmt, ap) < 0)
+        abort(); /* a command line past its bounds: nothing to save */
+    va_end(ap);
+    a->v[a->n++] = s;
+    a->v[a->n] = NULL;
+}
 
 /* qemu-system-x86_64 from --qemu ($FERRY_QEMU) or PATH, or NULL. */
 static const char *find_qemu(const char *chosen)
@@ -66,278 +75,202 @@ static const char *find_qemu(const char *chosen)
     return NULL;
 }
 
-/* KVM when /dev/kvm opens read-write and the CPU says it can.
- * FERRY_TEST_KVM=usable makes it say yes regardless: the tests use it to
- * reach the watchdog on hosts whose KVM hangs. */
-static bool kvm_usable(void)
+/* What is prepared once for all the attempts of a run. */
+static struct {
+    bool ready;
+    const char *qemu;
+    int kernel, initrd, console, qemu_err, null;
+    struct image_file *images[MAX_IMAGES];
+} run;
+
+int launch_prepare(struct session *s)
 {
-    const char *force = getenv("FERRY_TEST_KVM");
-    if (force && !strcmp(force, "usable"))
-        return true;
-    char line[4096];
-    bool flag = false;
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    FILE *f;
+    char err[256];
 
-    if (fd < 0)
-        return false;
-    close(fd);
-    if (!(f = fopen("/proc/cpuinfo", "r")))
-        return false;
-    while (!flag && fgets(line, sizeof line, f))
-        if (!strncmp(line, "flags", 5))
-            flag = strstr(line, " vmx") || strstr(line, " svm");
-    fclose(f);
-    return flag;
-}
-
-/* A JSON string for qemu's -blockdev, quotes included. */
-static void json_quote(char *out, size_t size, const char *s)
-{
-    size_t o = 0;
-
-    out[o++] = '"';
-    for (; *s && o + 8 < size; s++) {
-        if (*s == '"' || *s == '\\')
-            o += snprintf(out + o, size - o, "\\%c", *s);
-        else if ((unsigned char) *s < 0x20)
-            o += snprintf(out + o, size - o, "\\u%04x", *s);
-        else
-            out[o++] = *s;
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-}
-
-struct argv {
-    char *v[64 + 4 * MAX_IMAGES];
-    int n;
-};
-
-static void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct argv *a, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort(); /* out of memory building a command line: nothing to save */
-    va_end(ap);
-    a->v[a->n++] = s;
-    a->v[a->n] = NULL;
-}
-
-/* The guest's console and qemu's own messages are kept in memory, to be
- * shown with -v or when a launch fails. */
-static int console_fd = -1, qemu_err_fd = -1;
-
-/* Did qemu say this on its standard error? */
-bool launch_qemu_said(const char *needle)
-{
-    char buf[8192];
-    ssize_t n = qemu_err_fd >= 0 ? pread(qemu_err_fd, buf, sizeof buf - 1, 0) : -1;
-
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
-}
-
-void launch_console_tail(void)
-{
-    char buf[4096];
-    int fds[2] = { qemu_err_fd, console_fd };
-    const char *what[2] = { "qemu said", "the appliance's console ended with" };
-
-    for (int i = 0; i < 2; i++) {
-        off_t end = fds[i] >= 0 ? lseek(fds[i], 0, SEEK_END) : 0;
-        if (end <= 0)
-            continue;
-        off_t from = end > (off_t) sizeof buf - 1 ? end - (off_t) sizeof buf + 1 : 0;
-        ssize_t n = pread(fds[i], buf, sizeof buf - 1, from);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        /* the last dozen lines are enough */
-        char *p = buf + n;
-        for (int lines = 0; p > buf && lines < 13; p--)
-            if (p[-1] == '\n')
-                lines++;
-        fprintf(stderr, "ferry: %s:\n", what[i]);
-        for (char *line = strtok(p, "\n"); line; line = strtok(NULL, "\n")) {
-            fputs("  | ", stderr);
-            put_name(stderr, line, true);
-            fputc('\n', stderr);
-        }
-    }
-}
-
-/* Formats that can name a backing file: opened only with --backing. */
-static bool has_backing_option(const char *format)
-{
-    return !strcmp(format, "qcow2") || !strcmp(format, "qcow") || !strcmp(format, "qed") ||
-           !strcmp(format, "vmdk");
-}
-
-bool launch_would_use_kvm(void)
-{
-    return kvm_usable();
-}
-
-/* Under TCG the guest's TSC ticks at the host's rate, and the guest kernel
- * calibrates it against an emulated PIT: on a busy host that calibration
- * fails and the boot stalls. So measure the rate here (2 ms) and tell the
- * kernel (tsc_early_khz). */
-static unsigned long host_tsc_khz(void)
-{
-    struct timespec a, b;
-    unsigned lo, hi;
-    uint64_t t0, t1;
-    double ns;
-
-    clock_gettime(CLOCK_MONOTONIC_RAW, &a);
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    t0 = (uint64_t) hi << 32 | lo;
-    do
-        clock_gettime(CLOCK_MONOTONIC_RAW, &b);
-    while ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec) < 2e6);
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    t1 = (uint64_t) hi << 32 | lo;
-    ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
-    return (unsigned long) ((t1 - t0) / ns * 1e6);
-}
-
-int launch_qemu(struct session *s, int fd)
-{
-    const char *qemu = find_qemu(s->qemu);
-    const char *machine = s->machine;
-    bool verbose = s->verbose;
-    struct argv a = { 0 };
-    char err[256], quoted[PATH_MAX * 2 + 8];
-    int kernel_fd, initrd_fd;
-
-    if (!qemu) {
+    if (run.ready)
+        return 0;
+    if (!(run.qemu = find_qemu(s->qemu))) {
         report("qemu-system-x86_64 not found%s: install it (Debian, Ubuntu: apt-get install "
                "qemu-system-x86; Fedora: dnf install qemu-system-x86-core) or name it with --qemu",
                s->qemu ? " at --qemu (or $FERRY_QEMU)" : " in PATH");
         return -1;
     }
-    for (int i = 0; i < s->nimages; i++) {
-        struct image *im = &s->images[i];
-        if (!im->format && !(im->format = image_detect(im->path)))
+    for (int i = 0; i < s->nimages; i++)
+        if (!(run.images[i] = image_open(s->images[i].path, s->images[i].format, s->rw, s->external,
+                                         s->verbose)))
             return -1;
-        if (access(im->path, s->rw ? R_OK | W_OK : R_OK) < 0) {
-            report("%s: %s", im->path, strerror(errno));
-            return -1;
-        }
-    }
-    if (appliance_unpack(&kernel_fd, &initrd_fd, err, sizeof err) < 0) {
+    if (appliance_unpack(&run.kernel, &run.initrd, err, sizeof err) < 0) {
         report("%s", err);
         return -1;
     }
-    console_fd = memfd_create("ferry-console", MFD_CLOEXEC);
-    qemu_err_fd = memfd_create("ferry-qemu-stderr", MFD_CLOEXEC);
+    if (console_start(s->verbose, &run.console, &run.qemu_err) < 0 ||
+        (run.null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        report("the console: %s", strerror(errno));
+        return -1;
+    }
+    run.ready = true;
+    return 0;
+}
 
+/* What qemu may open (the rest is descriptors). A qemu of the system is
+ * dynamically linked: its libraries, its modules (TCG itself is one in
+ * Debian's) and its firmware are read from the system's directories. */
+static void allow_system(struct confine *c, const char *qemu, bool kvm)
+{
+    static char real[PATH_MAX];
+    static const char *const dirs[] = { "/usr",    "/lib", "/lib64", "/lib32",
+                                        "/libx32", "/bin", "/sbin" };
+
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        confine_allow(c, dirs[i], CONFINE_READ | CONFINE_EXEC);
+    confine_allow(c, "/etc/ld.so.cache", CONFINE_READ);
+    confine_allow(c, "/etc/ld.so.preload", CONFINE_READ);
+    confine_allow(c, "/etc/localtime", CONFINE_READ);
+    confine_allow(c, "/dev/null", CONFINE_READ | CONFINE_WRITE);
+    confine_allow(c, "/dev/urandom", CONFINE_READ);
+    /* its own /proc entries, as the child that opens them is qemu-to-be */
+    confine_allow(c, "/proc/self", CONFINE_READ);
+    confine_allow(c, "/sys/devices/system", CONFINE_READ);
+    if (realpath(qemu, real))
+        confine_allow(c, real, CONFINE_READ | CONFINE_EXEC);
+    if (kvm)
+        confine_allow(c, kvm_device(), CONFINE_READ | CONFINE_WRITE | CONFINE_DEVICE);
+}
+
+/* In the child: every descriptor where the map says, nothing else open. */
+static void place_fds(const struct fdmap *m)
+{
+    int tmp[LAUNCH_MAX_FDS], top = 2;
+
+    for (int i = 0; i < m->n; i++)
+        if ((tmp[i] = fcntl(m->from[i], F_DUPFD, 512)) < 0)
+            _exit(126);
+    for (int i = 0; i < m->n; i++) {
+        if (dup2(tmp[i], m->to[i]) < 0)
+            _exit(126);
+        if (m->to[i] > top)
+            top = m->to[i];
+    }
+    /* what ferry's parent left open without close-on-exec is not qemu's */
+    for (int fd = 3; fd <= top; fd++) {
+        bool kept = false;
+        for (int i = 0; i < m->n; i++)
+            kept |= m->to[i] == fd;
+        if (!kept)
+            close(fd);
+    }
+    if (syscall(SYS_close_range, top + 1, ~0u, 0) < 0)
+        for (int fd = top + 1; fd < 1024; fd++)
+            close(fd);
+}
+
+static void append(struct session *s, bool kvm, const char *machine, struct argv *a)
+{
     bool micro = !strcmp(machine, "microvm");
-    bool kvm = !strcmp(s->accel, "kvm") || (!strcmp(s->accel, "auto") && kvm_usable());
     const char *bus = micro ? "device" : "pci";
-
-    arg(&a, "%s", qemu);
-    arg(&a, "-nodefaults");
-    arg(&a, "-no-user-config");
-    arg(&a, "-display");
-    arg(&a, "none");
-    arg(&a, "-machine");
-    arg(&a, micro ? "microvm,x-option-roms=off,isa-serial=on,acpi=on,rtc=on" : "%s", machine);
-    arg(&a, "-accel");
-    arg(&a, kvm ? "kvm" : "tcg");
-    /* Under TCG, qemu64 beats max: max offers ERMS, and the guest's rep
-     * movsb copies are slow to emulate (a 256 MiB download: 3.7 s against
-     * 5.3 s). FERRY_CPU overrides, for measuring. */
-    const char *cpu = getenv("FERRY_CPU");
-    arg(&a, "-cpu");
-    arg(&a, "%s", cpu && *cpu ? cpu : kvm ? "host" : "qemu64");
-    arg(&a, "-m");
-    arg(&a, "%u", s->memsize_mb);
-    arg(&a, "-no-reboot");
-    /* seccomp: no spawning, no privileges, no obsolete calls */
-    arg(&a, "-sandbox");
-    arg(&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-    arg(&a, "-kernel");
-    arg(&a, "/dev/fd/4");
-    arg(&a, "-initrd");
-    arg(&a, "/dev/fd/5");
-    arg(&a, "-append");
     char tsc[48] = "";
-    if (!kvm)
-        snprintf(tsc, sizeof tsc, " tsc_early_khz=%lu", host_tsc_khz());
     const char *chunk = getenv("FERRY_CHUNK_SIZE"), *ra = getenv("FERRY_READAHEAD_KB");
     const char *extra = getenv("FERRY_APPEND");
-    arg(&a, "console=ttyS0 panic=-1 reboot=t tsc=reliable no_timer_check%s %s%s%s%s%s %s", tsc,
-        verbose ? "loglevel=7" : "quiet loglevel=3", chunk && *chunk ? " ferry.chunk_size=" : "",
-        chunk && *chunk ? chunk : "", ra && *ra ? " ferry.readahead_kb=" : "", ra && *ra ? ra : "",
-        extra ? extra : "");
-    arg(&a, "-chardev");
-    arg(&a, verbose ? "stdio,id=con,signal=off" : "file,id=con,path=/dev/fd/6");
-    arg(&a, "-serial");
-    arg(&a, "chardev:con");
-    arg(&a, "-chardev");
-    arg(&a, "socket,id=channel,fd=3");
-    arg(&a, "-device");
-    arg(&a, "virtio-serial-%s,max_ports=2", bus);
-    arg(&a, "-device");
-    arg(&a, "virtserialport,chardev=channel,name=org.ferry.channel.0");
-    for (int i = 0; i < s->nimages; i++) {
-        const struct image *im = &s->images[i];
-        json_quote(quoted, sizeof quoted, im->path);
-        /* read-only images are opened without locks, so that many readers
-         * (and a running VM) never make a read-only look fail */
-        arg(&a, "-blockdev");
-        arg(&a,
-            "{\"driver\":\"%s\",\"node-name\":\"disk%d\",\"read-only\":%s,%s"
-            "\"file\":{\"driver\":\"%s\",\"filename\":%s,\"locking\":\"%s\"}}",
-            im->format, i, s->rw ? "false" : "true",
-            !s->external && has_backing_option(im->format) ? "\"backing\":null," : "",
-            access(im->path, F_OK) == 0 && is_block(im->path) ? "host_device" : "file", quoted,
-            s->rw ? "auto" : "off");
-        arg(&a, "-device");
-        arg(&a, "virtio-blk-%s,drive=disk%d,serial=sd%c", bus, i, 'a' + i);
+
+    arg(a, "-nodefaults");
+    arg(a, "-no-user-config");
+    arg(a, "-display");
+    arg(a, "none");
+    arg(a, "-machine");
+    arg(a, micro ? "microvm,x-option-roms=off,isa-serial=on,acpi=on,rtc=on" : "%s", machine);
+    arg(a, "-accel");
+    arg(a, kvm ? "kvm" : "tcg");
+    arg(a, "-cpu");
+    arg(a, "%s", cpu_model(kvm, s->verbose));
+    arg(a, "-m");
+    arg(a, "%u", s->memsize_mb);
+    arg(a, "-no-reboot");
+    /* seccomp: no spawning, no privileges, no obsolete calls */
+    arg(a, "-sandbox");
+    arg(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    arg(a, "-kernel");
+    arg(a, "/dev/fd/%d", FD_KERNEL);
+    arg(a, "-initrd");
+    arg(a, "/dev/fd/%d", FD_INITRD);
+    if (!kvm)
+        snprintf(tsc, sizeof tsc, " tsc_early_khz=%lu", host_tsc_khz());
+    /* an oops is a kernel that cannot be trusted to read on: it panics,
+     * qemu exits, and ferry says the kernel crashed */
+    arg(a, "-append");
+    arg(a, "console=ttyS0 panic=-1 oops=panic reboot=t tsc=reliable no_timer_check%s %s%s%s%s%s %s",
+        tsc, s->verbose ? "loglevel=7" : "quiet loglevel=3",
+        chunk && *chunk ? " ferry.chunk_size=" : "", chunk && *chunk ? chunk : "",
+        ra && *ra ? " ferry.readahead_kb=" : "", ra && *ra ? ra : "", extra ? extra : "");
+    arg(a, "-chardev");
+    arg(a, "socket,id=con,fd=%d", FD_CONSOLE);
+    arg(a, "-serial");
+    arg(a, "chardev:con");
+    arg(a, "-chardev");
+    arg(a, "socket,id=channel,fd=%d", FD_CHANNEL);
+    arg(a, "-device");
+    arg(a, "virtio-serial-%s,max_ports=2", bus);
+    arg(a, "-device");
+    arg(a, "virtserialport,chardev=channel,name=" FERRY_CHANNEL_NAME);
+}
+
+int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
+{
+    struct argv a = { 0 };
+    struct fdmap m = { 0 };
+    struct confine c;
+    bool micro = !strcmp(machine, "microvm");
+
+    confine_init(&c);
+    allow_system(&c, run.qemu, kvm);
+    int fixed[][2] = { { run.null, 0 },
+                       { run.null, 1 },
+                       { run.qemu_err, 2 },
+                       { fd, FD_CHANNEL },
+                       { run.kernel, FD_KERNEL },
+                       { run.initrd, FD_INITRD },
+                       { run.console, FD_CONSOLE } };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        m.from[m.n] = fixed[i][0];
+        m.to[m.n++] = fixed[i][1];
     }
-    if (verbose) {
+    arg(&a, "%s", run.qemu);
+    append(s, kvm, machine, &a);
+    for (int i = 0; i < s->nimages; i++) {
+        blockdev_args(&a, &m, &c, run.images[i], i, s->rw);
+        arg(&a, "-device");
+        arg(&a, "virtio-blk-%s,drive=disk%d,serial=sd%c", micro ? "device" : "pci", i, 'a' + i);
+    }
+    if (s->verbose) {
         fprintf(stderr, "ferry: qemu:");
         for (int i = 0; i < a.n; i++)
             fprintf(stderr, " %s", a.v[i]);
         fputc('\n', stderr);
+        if (c.abi)
+            report("qemu is confined by Landlock (ABI %d): it may read its program and "
+                   "libraries%s, and open nothing else",
+                   c.abi, kvm ? " and use /dev/kvm" : "");
+        else
+            report("this kernel has no Landlock: qemu is confined by its seccomp sandbox, and "
+                   "gets the images as descriptors");
     }
-
     if (fork_child() < 0)
         return -1;
     if (session_child == 0) {
-        /* fds 3..6: channel, kernel, initrd, console; stderr to memory */
-        int fds[] = { fd, kernel_fd, initrd_fd, console_fd };
-        for (int i = 0; i < 4; i++) {
-            int tmp = fcntl(fds[i], F_DUPFD, 20);
-            if (tmp < 0)
-                _exit(126);
-            fds[i] = tmp;
+        static const char cant[] = "ferry: cannot confine qemu\n";
+        place_fds(&m);
+        if (confine_apply(&c) < 0) {
+            write(2, cant, sizeof cant - 1);
+            _exit(126);
         }
-        for (int i = 0; i < 4; i++)
-            if (dup2(fds[i], 3 + i) < 0)
-                _exit(126);
-        if (!verbose)
-            dup2(qemu_err_fd, 2);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        if (!verbose)
-            dup2(null, 1);
-        execv(qemu, a.v);
-        fprintf(stderr, "%s: %s\n", qemu, strerror(errno));
+        execv(run.qemu, a.v);
         _exit(127);
     }
-    close(kernel_fd);
-    close(initrd_fd);
     for (int i = 0; i < a.n; i++)
         free(a.v[i]);
     return 0;
+}
+
+bool launch_would_use_kvm(void)
+{
+    return kvm_state() == KVM_USABLE;
 }

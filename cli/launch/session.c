@@ -1,7 +1,17 @@
-/* session.c: bring the appliance up, shake hands, mount, and shut down. */
+/* session.c: bring the appliance up, shake hands, and shut it down.
+ *
+ * Choosing the accelerator: KVM when /dev/kvm works (a user who may not
+ * open it is told how to get it), else TCG. A KVM attempt falls back to
+ * TCG only when KVM itself failed: qemu said so, or the guest burnt
+ * KVM_HUNG_CPU_MS of processor time without a sign of life (some hosts
+ * expose a /dev/kvm whose guests spin for ever). A qemu that is merely slow
+ * to start (a cold cache, a loaded host) uses little processor time and is
+ * waited for, up to --launch-timeout. Any other failure is qemu's own, said
+ * in its own words, and not retried. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,26 +20,63 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "launch/console.h"
+#include "launch/launch.h"
 #include "launch/session.h"
 #include "output/output.h"
 
-/* Start the other end and wait for its hello. Returns 0, or -1 with the
- * client's message set; *timed_out tells a silent guest from a failure. */
-static int launch(struct session *s, int launch_ms, bool *timed_out, bool *failed_to_start)
-{
-    int sv[2];
+#define KVM_HUNG_CPU_MS 5000
 
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        snprintf(s->cl.msg, sizeof s->cl.msg, "socketpair: %s", strerror(errno));
+enum outcome { UP, FAILED, TIMED_OUT, HUNG };
+
+/* The processor time a process has used, in ms (all its threads). */
+static long cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long utime, stime;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    if (!(f = fopen(path, "re")))
         return -1;
-    }
-    if ((s->test_root ? launch_test_daemon(s, sv[1]) : launch_qemu(s, sv[1])) < 0) {
-        close(sv[0]);
-        close(sv[1]);
-        *failed_to_start = true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the name may hold anything */
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
         return -1;
+    return (long) ((utime + stime) * 1000 / sysconf(_SC_CLK_TCK));
+}
+
+/* Wait for the first bytes on the channel, watching a KVM guest for signs
+ * of life; then the handshake. */
+static enum outcome await(struct session *s, int fd, bool watch, int launch_ms)
+{
+    int64_t deadline = wire_deadline(launch_ms);
+    uint64_t heard = console_guest_bytes();
+    long quiet_since = 0; /* the processor time when it last said something */
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    for (;;) {
+        int left = wire_left_ms(deadline);
+        if (left == 0)
+            return TIMED_OUT;
+        int r = poll(&p, 1, left < 100 ? left : 100);
+        if (r > 0)
+            break;
+        if (r < 0 && errno != EINTR)
+            return FAILED;
+        if (!watch)
+            continue;
+        long cpu = cpu_ms(session_child);
+        if (console_guest_bytes() != heard) {
+            heard = console_guest_bytes();
+            quiet_since = cpu;
+        } else if (cpu >= 0 && cpu - quiet_since >= KVM_HUNG_CPU_MS) {
+            return HUNG;
+        }
     }
-    close(sv[1]);
     memset(&s->cl, 0, sizeof s->cl);
     s->cl.call_timeout_ms = s->timeout_s * 1000;
     s->cl.call_limit_ms = s->call_limit_s * 1000;
@@ -37,61 +84,144 @@ static int launch(struct session *s, int launch_ms, bool *timed_out, bool *faile
     const char *chunk = getenv("FERRY_CHUNK_SIZE");
     if (chunk && atoi(chunk) > 0 && atoi(chunk) <= FERRY_MAX_CHUNK)
         s->cl.chunk_size = atoi(chunk);
-    if (client_handshake(&s->cl, sv[0], launch_ms) == 0)
-        return 0;
-    *timed_out = s->cl.err == ETIMEDOUT;
+    int left = wire_left_ms(deadline);
+    if (client_handshake(&s->cl, fd, left > 0 ? left : 1) == 0)
+        return UP;
+    return s->cl.err == ETIMEDOUT ? TIMED_OUT : FAILED;
+}
+
+/* One try: start the other end and wait for its hello. */
+static enum outcome attempt(struct session *s, bool kvm, const char *machine)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        snprintf(s->cl.msg, sizeof s->cl.msg, "socketpair: %s", strerror(errno));
+        return FAILED;
+    }
+    int r = s->test_root ? launch_test_daemon(s, sv[1]) : launch_qemu(s, sv[1], kvm, machine);
+    close(sv[1]);
+    if (r < 0) {
+        close(sv[0]);
+        snprintf(s->cl.msg, sizeof s->cl.msg, "the appliance could not be started");
+        return FAILED;
+    }
+    enum outcome o = await(s, sv[0], kvm, s->launch_timeout_s * 1000);
+    if (o == UP)
+        return UP;
+    if (o == TIMED_OUT)
+        snprintf(s->cl.msg, sizeof s->cl.msg, "the appliance did not start within %d s",
+                 s->launch_timeout_s);
+    else if (o == FAILED && !s->cl.msg[0])
+        snprintf(s->cl.msg, sizeof s->cl.msg, "the appliance exited before it said hello");
     kill(session_child, SIGKILL);
     waitpid(session_child, NULL, 0);
     session_child = 0;
     close(sv[0]);
     client_free(&s->cl);
-    return -1;
+    return o;
 }
 
-/* A KVM guest boots in a fraction of a second; one silent this long hangs
- * (some hosts expose a /dev/kvm whose guests never run). */
-#define KVM_WATCHDOG_MS 5000
+/* Did this attempt fail because of KVM? qemu says so in one of these. */
+static bool kvm_said_no(uint64_t mark)
+{
+    static const char *const words[] = {
+        "failed to initialize kvm",
+        "failed to initialize KVM",
+        "Could not access KVM",
+        "KVM kernel module",
+        "requires KVM",
+        "KVM is not supported",
+        "kvm_init",
+        "/dev/kvm",
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (console_qemu_said(words[i], mark))
+            return true;
+    return false;
+}
+
+/* auto: KVM if it works here; a user denied /dev/kvm hears how to get it. */
+static bool choose_kvm(struct session *s)
+{
+    if (!strcmp(s->accel, "kvm"))
+        return true;
+    if (strcmp(s->accel, "auto") || s->test_root)
+        return false;
+    switch (kvm_state()) {
+    case KVM_USABLE:
+        return true;
+    case KVM_DENIED:
+        report("%s: permission denied, so the appliance runs without KVM, about ten times slower; "
+               "for KVM, add yourself to the kvm group (sudo usermod -aG kvm $USER, then log in "
+               "again)",
+               kvm_device());
+        return false;
+    case KVM_ABSENT:
+        return false;
+    }
+    return false;
+}
+
+/* A channel that broke: did the kernel crash? Its last words say so. */
+static void crash_or_console(void)
+{
+    static bool told;
+    char line[512];
+
+    if (told)
+        return;
+    told = true;
+    console_guest_line("Kernel panic", line, sizeof line);
+    if (!line[0])
+        console_guest_line("BUG:", line, sizeof line);
+    if (line[0])
+        report("the appliance's kernel crashed: %s", line);
+    console_tail();
+}
 
 int session_start(struct session *s)
 {
-    int launch_ms = s->launch_timeout_s * 1000;
-    bool timed_out = false, not_started = false;
-    int r;
+    bool kvm = choose_kvm(s);
+    const char *machine = s->machine;
+    enum outcome o;
 
-    if (!s->test_root && !strcmp(s->accel, "auto") && launch_would_use_kvm()) {
-        r = launch(s, launch_ms < KVM_WATCHDOG_MS ? launch_ms : KVM_WATCHDOG_MS, &timed_out,
-                   &not_started);
-        if (r < 0 && !not_started) {
-            if (timed_out)
-                report("the KVM guest did not start within %d s; falling back to TCG",
-                       KVM_WATCHDOG_MS / 1000);
-            else
-                report("KVM failed (%s); falling back to TCG", s->cl.msg);
-            s->accel = "tcg";
-            r = launch(s, launch_ms, &timed_out, &not_started);
-        }
-    } else {
-        r = launch(s, launch_ms, &timed_out, &not_started);
-    }
-    /* qemu older than 4.2 has no microvm: the PC machine then */
-    if (r < 0 && !not_started && !timed_out && !strcmp(s->machine, "microvm") && !s->test_root &&
-        launch_qemu_said("machine type")) {
+    if (!s->test_root && launch_prepare(s) < 0)
+        return EXIT_FAILED;
+    uint64_t mark = s->test_root ? 0 : console_qemu_mark();
+    o = attempt(s, kvm, machine);
+    /* qemu older than 4.2 has no microvm: the PC machine then, with the
+     * same accelerator */
+    if (o == FAILED && !s->test_root && !strcmp(machine, "microvm") &&
+        console_qemu_said("machine type", mark)) {
         if (s->verbose)
             report("qemu has no microvm machine; using q35");
-        s->machine = "q35";
-        r = launch(s, launch_ms, &timed_out, &not_started);
+        machine = s->machine = "q35";
+        mark = console_qemu_mark();
+        o = attempt(s, kvm, machine);
     }
-    if (r < 0) {
-        if (!not_started) {
-            report("%s", s->cl.msg);
-            launch_console_tail();
-        }
+    if (kvm && !strcmp(s->accel, "auto") && (o == HUNG || (o == FAILED && kvm_said_no(mark)))) {
+        if (o == HUNG)
+            report("the KVM guest used %d s of processor time without a sign of life; falling "
+                   "back to TCG",
+                   KVM_HUNG_CPU_MS / 1000);
+        else
+            report("KVM failed (qemu's words follow); falling back to TCG");
+        if (o == FAILED)
+            console_tail();
+        kvm = false;
+        o = attempt(s, kvm, machine);
+    }
+    if (o != UP) {
+        report("%s", o == HUNG ? "the guest spun without a word" : s->cl.msg);
+        crash_or_console();
         return EXIT_FAILED;
     }
     s->started = true;
+    s->kvm = kvm;
     if (s->verbose)
-        report("appliance up: ferryd %s, protocol %u, kernel %s", s->cl.daemon_version,
-               s->cl.protocol_version, s->cl.kernel_version);
+        report("appliance up (%s, %s): ferryd %s, protocol %u, kernel %s", kvm ? "KVM" : "TCG",
+               machine, s->cl.daemon_version, s->cl.protocol_version, s->cl.kernel_version);
     return EXIT_OK;
 }
 
@@ -116,6 +246,9 @@ int session_end(struct session *s)
         ret = -1;
     }
     close(s->cl.w.fd);
+    /* a lost appliance will not power off: it was reported already */
+    if (s->cl.broken && session_child > 0)
+        kill(session_child, SIGKILL);
     if (session_child > 0 && reap(session_child, 10000, &status) < 0) {
         report("the appliance did not power off; killing it");
         kill(session_child, SIGKILL);
@@ -137,7 +270,7 @@ void session_kill(void)
 int call_failed(struct session *s)
 {
     report("%s: %s", s->command, s->cl.msg);
-    if (s->cl.broken)
-        launch_console_tail();
+    if (s->cl.broken && !s->test_root)
+        crash_or_console();
     return EXIT_FAILED;
 }

@@ -43,6 +43,7 @@ struct session {
     char **typed_argv;
     const char *command; /* names the command in messages */
     bool started;
+    bool kvm; /* the appliance runs under KVM (else TCG) */
     struct client cl;
 };
 
@@ -62,11 +63,12 @@ int call_failed(struct session *s);
 /* launch: starting the other end of the channel (qemu.c, testd.c). The
  * child is killed with ferry (PR_SET_PDEATHSIG). */
 extern pid_t session_child;
-int launch_qemu(struct session *s, int fd);
+/* Once a run: find qemu, open and check the images, unpack the appliance,
+ * start the console. 0, or -1 reported. */
+int launch_prepare(struct session *s);
+int launch_qemu(struct session *s, int fd, bool kvm, const char *machine);
 int launch_test_daemon(struct session *s, int fd);
 bool launch_would_use_kvm(void);
-bool launch_qemu_said(const char *needle);
-void launch_console_tail(void);
 pid_t fork_child(void);
 
 #endif

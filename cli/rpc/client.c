@@ -7,11 +7,9 @@
 #include <time.h>
 
 #include "rpc/client.h"
+#include "rpc/internal.h"
 
-static int fail(struct client *cl, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct client *cl, int err, const char *fmt, ...)
+int fail(struct client *cl, int err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -27,7 +25,7 @@ static int fail(struct client *cl, int err, const char *fmt, ...)
 /* The channel is gone or beyond repair: every later call fails at once.
  * `why` says it of the appliance ("closed the channel"), or is the wire's
  * word for it ("the peer stopped reading"). */
-static int lost(struct client *cl, const char *why)
+int lost(struct client *cl, const char *why)
 {
     int err = errno == ETIMEDOUT ? ETIMEDOUT : ECONNRESET;
 
@@ -99,28 +97,34 @@ int client_resync(struct client *cl)
 }
 
 /* A read failed mid-call: say why, and repair the channel if we can. */
-static int read_failed(struct client *cl, const char *what)
+int read_failed(struct client *cl, const char *what)
 {
     int err = errno;
-    char why[sizeof cl->w.error];
+    char why[sizeof cl->msg];
 
-    memcpy(why, cl->w.error, sizeof why);
     if (err == ECONNRESET)
         return lost(cl, "closed the channel (did it crash?)");
-    if (client_resync(cl) < 0)
-        return lost(cl, "is not responding; giving up on it");
     if (err == ETIMEDOUT)
-        return fail(cl, ETIMEDOUT, "%s: the appliance did not answer for %d s", what,
-                    cl->call_timeout_ms / 1000);
-    if (err == EBUSY)
-        return fail(cl, ETIMEDOUT,
-                    "%s: still not done after %d s of the appliance saying "
-                    "it is working; giving up on the call",
-                    what, cl->call_limit_ms / 1000);
-    return fail(cl, EPROTO, "%s: garbled reply (%s); channel resynchronised", what, why);
+        snprintf(why, sizeof why, "%s: the appliance did not answer for %g s", what,
+                 cl->call_timeout_ms / 1000.0);
+    else if (err == EBUSY)
+        snprintf(why, sizeof why,
+                 "%s: still not done after %d s of the appliance saying it is "
+                 "working; giving up on the call",
+                 what, cl->call_limit_ms / 1000);
+    else
+        snprintf(why, sizeof why, "%s: garbled reply (%s)", what, cl->w.error);
+    err = err == ETIMEDOUT || err == EBUSY ? ETIMEDOUT : EPROTO;
+    /* what went wrong stays the message, whether the repair works or not */
+    if (client_resync(cl) < 0) {
+        fail(cl, err, "%s; the appliance does not answer a resync either: giving up on it", why);
+        cl->broken = true;
+        return -1;
+    }
+    return fail(cl, err, "%s%s", why, err == EPROTO ? "; channel resynchronised" : "");
 }
 
-static void moved(struct client *cl, uint64_t n)
+void moved(struct client *cl, uint64_t n)
 {
     cl->moved += n;
     if (cl->progress)
@@ -129,7 +133,7 @@ static void moved(struct client *cl, uint64_t n)
 
 /* A progress event tells the size of what is coming; the bytes themselves
  * are counted as they arrive. Keepalives (total 0) say nothing of it. */
-static void event(struct client *cl, const struct wire_frame *f, uint32_t serial)
+void event(struct client *cl, const struct wire_frame *f, uint32_t serial)
 {
     struct ferry_progress p;
 
@@ -139,66 +143,9 @@ static void event(struct client *cl, const struct wire_frame *f, uint32_t serial
         cl->total = p.total;
 }
 
-/* Read frames until the reply to `serial`; events on the way are handled.
- * With `chunks`, chunks of the call are handed to it first, until the END
- * or CANCEL that closes them. */
-struct download {
-    const struct xfer *x;
-    int err; /* the sink failed with this: cancel sent */
-    char msg[256];
-};
-
-static int chunk(struct client *cl, struct download *dl, const struct wire_frame *f, bool *closed)
-{
-    struct ferry_chunk_head head;
-    const unsigned char *data;
-    size_t len;
-    int r = 0;
-
-    if (wire_chunk(f, &head, &data, &len) < 0) {
-        errno = EBADMSG;
-        snprintf(cl->w.error, sizeof cl->w.error, "malformed chunk");
-        return -1;
-    }
-    switch (head.kind) {
-    case FERRY_CHUNK_END:
-    case FERRY_CHUNK_CANCEL:
-        *closed = true;
-        return 0;
-    case FERRY_CHUNK_DATA:
-        if (!dl->err && (r = dl->x->data(dl->x->opaque, data, len)) == 0)
-            moved(cl, len);
-        break;
-    case FERRY_CHUNK_HOLE:
-    case FERRY_CHUNK_BAD:
-        /* a length the host cannot seek to is not a file */
-        if (head.hole_length > (uint64_t) INT64_MAX - cl->moved ||
-            (head.kind == FERRY_CHUNK_BAD && !dl->x->bad)) {
-            errno = EBADMSG;
-            snprintf(cl->w.error, sizeof cl->w.error, "%s",
-                     head.kind == FERRY_CHUNK_BAD ? "an unreadable range nobody asked for"
-                                                  : "a hole beyond any file's size");
-            return -1;
-        }
-        if (!dl->err && (r = (head.kind == FERRY_CHUNK_BAD ? dl->x->bad : dl->x->hole)(
-                             dl->x->opaque, head.hole_length)) == 0)
-            moved(cl, head.hole_length);
-        break;
-    }
-    if (r < 0) {
-        /* our side failed (EPIPE, ENOSPC...): stop the sender, keep reading
-         * to the end of the transfer so the channel stays in step */
-        dl->err = errno ? errno : EIO;
-        snprintf(dl->msg, sizeof dl->msg, "%s", strerror(dl->err));
-        if (wire_send_word(&cl->w, FERRY_WORD_CANCEL, 0) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* The reply to our call: its result into ret, or its error. */
-static int take_reply(struct client *cl, const char *name, const struct wire_frame *f,
-                      xdrproc_t xdr_ret, void *ret)
+int take_reply(struct client *cl, const char *name, const struct wire_frame *f, xdrproc_t xdr_ret,
+               void *ret)
 {
     CLEANUP_XDR(ferry_error) e = { 0 };
 
@@ -227,6 +174,9 @@ static int64_t call_limit(const struct client *cl)
     return cl->call_limit_ms > 0 ? wire_now_ms() + cl->call_limit_ms : -1;
 }
 
+/* Read frames until the reply to `serial`; events on the way are handled.
+ * With a download, its chunks are handed to the sink first, until the END
+ * or CANCEL that closes them. */
 static int read_reply(struct client *cl, uint32_t proc, uint32_t serial, xdrproc_t xdr_ret,
                       void *ret, struct download *dl)
 {
@@ -249,7 +199,7 @@ static int read_reply(struct client *cl, uint32_t proc, uint32_t serial, xdrproc
             event(cl, &f, serial);
             continue;
         case FERRY_CHUNK:
-            if (!closed && chunk(cl, dl, &f, &closed) < 0)
+            if (!closed && download_chunk(cl, dl, &f, &closed) < 0)
                 return read_failed(cl, name);
             limit = call_limit(cl); /* data moved */
             continue;
@@ -264,97 +214,6 @@ static int read_reply(struct client *cl, uint32_t proc, uint32_t serial, xdrproc
             return read_failed(cl, name);
         }
         return take_reply(cl, name, &f, xdr_ret, ret);
-    }
-}
-
-/* What the daemon says while we send an upload. */
-enum heard { HEARD_NOTHING, HEARD_CANCEL, HEARD_REPLY, HEARD_BROKEN };
-
-/* Read what the daemon sent meanwhile: events, a cancel (we close the
- * transfer; its reply follows), or its reply, which ends the call at once
- * (a daemon that refused the call). A reply's result goes to *result. */
-static enum heard upload_heard(struct client *cl, uint32_t proc, uint32_t serial, xdrproc_t xdr_ret,
-                               void *ret, int *result)
-{
-    const char *name = ferry_proc_name(proc);
-    struct wire_frame f;
-
-    while (wire_input_pending(&cl->w) > 0) {
-        if (wire_read_frame(&cl->w, &f) < 0)
-            return read_failed(cl, name), HEARD_BROKEN;
-        if (f.kind == WIRE_CANCEL) {
-            if (wire_send_chunk(&cl->w, proc, serial, FERRY_CHUNK_CANCEL, 0, NULL, 0) < 0)
-                return lost(cl, cl->w.error), HEARD_BROKEN;
-            return HEARD_CANCEL;
-        }
-        if (f.kind != WIRE_MESSAGE || f.hdr.serial != serial)
-            continue;
-        if (f.hdr.type == FERRY_EVENT) {
-            event(cl, &f, serial);
-            continue;
-        }
-        if (f.hdr.type == FERRY_REPLY) {
-            *result = take_reply(cl, name, &f, xdr_ret, ret);
-            return cl->broken ? HEARD_BROKEN : HEARD_REPLY;
-        }
-        errno = EBADMSG;
-        snprintf(cl->w.error, sizeof cl->w.error, "a chunk from the daemon during an upload");
-        read_failed(cl, name);
-        return HEARD_BROKEN;
-    }
-    return HEARD_NOTHING;
-}
-
-/* Send the chunks of an upload. A local read error cancels it and is
- * recorded in *local_err. Returns 0 when the chunks are sent (the reply
- * comes next), 1 when the daemon has replied already (*result is the
- * call's result), -1 when the channel broke. */
-static int upload(struct client *cl, uint32_t proc, uint32_t serial, const struct xfer *x,
-                  xdrproc_t xdr_ret, void *ret, int *result, int *local_err, char *local_msg,
-                  size_t msgsz)
-{
-    static unsigned char *buf;
-
-    if (!buf && !(buf = malloc(FERRY_MAX_CHUNK)))
-        return fail(cl, ENOMEM, "out of memory");
-    for (;;) {
-        switch (upload_heard(cl, proc, serial, xdr_ret, ret, result)) {
-        case HEARD_NOTHING:
-            break;
-        case HEARD_CANCEL:
-            return 0;
-        case HEARD_REPLY:
-            return 1;
-        case HEARD_BROKEN:
-            return -1;
-        }
-        uint64_t hole = 0;
-        enum ferry_chunk_kind kind = FERRY_CHUNK_DATA;
-        ssize_t n = x->read(x->opaque, buf, cl->chunk_size, &hole);
-        if (n < 0) {
-            *local_err = errno ? errno : EIO;
-            snprintf(local_msg, msgsz, "%s", strerror(*local_err));
-            kind = FERRY_CHUNK_CANCEL;
-        } else if (n == 0 && !hole) {
-            kind = FERRY_CHUNK_END;
-        } else if (hole) {
-            kind = FERRY_CHUNK_HOLE;
-        }
-        size_t len = kind == FERRY_CHUNK_DATA ? (size_t) n : 0;
-        if (wire_send_chunk(&cl->w, proc, serial, kind, hole, buf, len) < 0) {
-            /* it stopped reading: perhaps because it replied; our chunk is
-             * cut short either way, so the stream needs a resync */
-            if (errno == ETIMEDOUT &&
-                upload_heard(cl, proc, serial, xdr_ret, ret, result) == HEARD_REPLY) {
-                if (client_resync(cl) < 0)
-                    return lost(cl, "is not responding; giving up on it");
-                return 1;
-            }
-            return lost(cl, cl->w.error);
-        }
-        if (kind != FERRY_CHUNK_DATA && kind != FERRY_CHUNK_HOLE)
-            return 0;
-        moved(cl, hole ? hole : (uint64_t) n);
     }
 }
 
@@ -383,8 +242,8 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
             return fail(cl, EMSGSIZE, "%s: arguments too large", name);
         return lost(cl, cl->w.error);
     }
-    int up = dir == FERRY_XFER_UPLOAD ? upload(cl, proc, h.serial, x, xdr_ret, ret, &r, &local_err,
-                                               local_msg, sizeof local_msg)
+    int up = dir == FERRY_XFER_UPLOAD ? upload_chunks(cl, proc, h.serial, x, xdr_ret, ret, &r,
+                                                      &local_err, local_msg, sizeof local_msg)
                                       : 0;
     if (up < 0)
         return -1;
@@ -394,10 +253,17 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
         local_err = dl.err;
         memcpy(local_msg, dl.msg, sizeof local_msg);
     }
-    if (local_err && !cl->broken) {
+    /* our side failed first (a full disk, a cap): that is the cause, even
+     * if the appliance then broke the channel too */
+    if (local_err) {
         if (r == 0)
             xdr_free(xdr_ret, ret);
+        if (cl->broken)
+            snprintf(local_msg + strlen(local_msg), sizeof local_msg - strlen(local_msg),
+                     "; then %s", cl->msg);
+        bool broken = cl->broken;
         r = fail(cl, local_err, "%s", local_msg);
+        cl->broken = broken;
     }
     if (cl->trace) {
         struct timespec t1;

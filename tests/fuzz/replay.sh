@@ -1,17 +1,19 @@
 #!/bin/bash
 # replay.sh: every seed and every regression input through both decoders,
-# built without libFuzzer (build/tests/replay-*). A crash or a hang fails.
+# built without libFuzzer but with AddressSanitizer, LeakSanitizer and UBSan
+# (build/tests/replay-*). A crash, a leak, undefined behaviour or a hang fails.
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 for h in daemon client; do
     for dir in tests/fuzz/corpus-$h tests/fuzz/regressions-$h; do
         for f in "$dir"/*; do
             [ -f "$f" ] || continue
-            if timeout 30 "build/tests/replay-$h" "$f" >/dev/null 2>&1; then
-                pass "replay_${h}_$(basename "$dir")_$(basename "$f")"
-            else
-                fail "replay_${h}_$(basename "$dir")_$(basename "$f")" "exit $?"
-            fi
+            timeout 30 "build/tests/replay-$h" "$f" >"$out" 2>&1
+            status=$?
+            expect "replay_${h}_$(basename "$dir")_$(basename "$f")" "0" \
+                "$status$([ $status = 0 ] || echo ": $(grep -m1 'ERROR\|runtime error' "$out")")"
         done
     done
 done

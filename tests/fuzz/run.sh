@@ -8,11 +8,11 @@ cd "$(dirname "$0")/../.."
 secs=${1:-600}
 out=build/fuzz
 mkdir -p "$out"
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -Ibuild/gen -Icli -Idaemon -Ibuild/sysinc -I/usr/include/tirpc"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -Ibuild/gen -Icli -Idaemon -Itests -Ibuild/sysinc -I/usr/include/tirpc"
 proto="proto/wire.c proto/names.c build/gen/ferry_xdr.c"
 daemon=$(ls daemon/*.c | grep -v daemon/main.c)
 clang $flags -Wno-unused-variable -o "$out/fuzz-daemon" tests/fuzz/fuzz-daemon.c $daemon $proto -ltirpc -lmd -lhivex -lpthread
-clang $flags -Wno-unused-variable -o "$out/fuzz-client" tests/fuzz/fuzz-client.c cli/client.c $proto -ltirpc
+clang $flags -Wno-unused-variable -o "$out/fuzz-client" tests/fuzz/fuzz-client.c cli/rpc/client.c cli/rpc/transfer.c $proto -ltirpc
 status=0
 for h in daemon client; do
     mkdir -p "$out/corpus-$h"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -197,4 +198,142 @@ TEST(error_reply_carries_errno_and_message)
     a.path = "relative";
     CHECK(rpc_lstat(&p.cl, &a, &r, NULL) < 0 && p.cl.err == EINVAL, "relative path");
     stop(&p);
+}
+
+/* Frames with another serial (an abandoned call's) are passed over. */
+static void script_stale_frames_first(struct wire *w)
+{
+    struct wire_frame f;
+    fake_hello(w, FERRY_PROTOCOL_VERSION);
+    if (fake_read_call(w, &f) < 0)
+        return;
+    struct wire_frame call = f;
+    struct ferry_header stale =
+        ferry_msg_header(call.hdr.proc, FERRY_REPLY, call.hdr.serial - 1, FERRY_OK);
+    ferry_ping_ret wrong = { { 5, "stale" } }, right = { { 5, "hello" } };
+    wire_send(w, &stale, (xdrproc_t) xdr_ferry_ping_ret, &wrong, NULL, 0);
+    wire_send_chunk(w, call.hdr.proc, call.hdr.serial - 1, FERRY_CHUNK_DATA, 0, "old", 3);
+    struct ferry_header h = ferry_msg_header(call.hdr.proc, FERRY_REPLY, call.hdr.serial, FERRY_OK);
+    wire_send(w, &h, (xdrproc_t) xdr_ferry_ping_ret, &right, NULL, 0);
+    sleep(5);
+}
+
+TEST(frames_of_another_serial_are_passed_over)
+{
+    struct client cl;
+    CHECK(start_fake(&cl, script_stale_frames_first, 2000) == 0, "%s", cl.msg);
+    ferry_ping_args pa = { { 5, "hello" } };
+    CLEANUP_XDR(ferry_ping_ret) pr = { 0 };
+    CHECK(rpc_ping(&cl, &pa, &pr, NULL) == 0, "%s", cl.msg);
+    CHECK(pr.payload.payload_len == 5 && !memcmp(pr.payload.payload_val, "hello", 5),
+          "took the stale reply");
+    stop_fake(&cl);
+}
+
+/* A daemon that refuses an upload at once and reads no chunk: its reason
+ * ends the call, not a timeout. */
+static void script_refuse_upload(struct wire *w)
+{
+    struct wire_frame f;
+    uint64_t id;
+    fake_hello(w, FERRY_PROTOCOL_VERSION);
+    if (fake_read_call(w, &f) < 0)
+        return;
+    fake_reply(w, &f, ENOSYS, "no uploads here");
+    /* it reads nothing more until the client's sync */
+    sleep(1);
+    if (wire_discard_until(w, FERRY_WORD_SYNC, NULL, &id) == 0)
+        wire_send_word(w, FERRY_WORD_DELIM, id);
+    if (fake_read_call(w, &f) == 0)
+        fake_reply(w, &f, 0, NULL);
+    sleep(5);
+}
+
+TEST(reply_during_an_upload_ends_it)
+{
+    struct client cl;
+    size_t len = 16 << 20;
+    unsigned char *data = pattern(len);
+    CHECK(start_fake(&cl, script_refuse_upload, 2000) == 0, "%s", cl.msg);
+    cl.call_timeout_ms = 5000;
+    cl.w.timeout_ms = cl.w.write_timeout_ms = 5000;
+    struct src s = { .data = data, .len = len, .piece = 65536 };
+    struct xfer x = { .read = src_read, .opaque = &s };
+    ferry_upload_args a = { .path = "/x", .mode = 0644 };
+    ferry_transfer_ret r;
+    double t0 = now();
+    CHECK(rpc_upload(&cl, &a, &r, &x) < 0, "the upload went through");
+    CHECK(cl.err == ENOSYS && cl.remote && !strcmp(cl.msg, "no uploads here"), "%d: %s", cl.err,
+          cl.msg);
+    CHECK(now() - t0 < 4, "took %.1f s", now() - t0);
+    free(data);
+    stop_fake(&cl);
+}
+
+TEST(oversized_chunk_is_refused_on_send)
+{
+    int sv[2];
+    struct wire w;
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+    CHECK(wire_init(&w, sv[0]) == 0, "wire_init");
+    unsigned char *big = calloc(1, FERRY_MAX_CHUNK + 64 * 1024);
+    CHECK(wire_send_chunk(&w, FERRY_DOWNLOAD, 1, FERRY_CHUNK_DATA, 0, big, FERRY_MAX_MESSAGE) < 0 &&
+              errno == EMSGSIZE,
+          "sent");
+    char b;
+    CHECK(recv(sv[1], &b, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN, "a byte of it went out");
+    free(big);
+    wire_free(&w);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void script_no_launch_word(struct wire *w)
+{
+    struct ferry_header h = ferry_msg_header(FERRY_EVENT_HELLO, FERRY_EVENT, 0, FERRY_OK);
+    struct ferry_hello hello = { FERRY_PROTOCOL_VERSION, "fake", "none", 0, 65536 };
+    wire_send(w, &h, (xdrproc_t) xdr_ferry_hello, &hello, NULL, 0);
+    sleep(5);
+}
+
+TEST(first_word_other_than_launch_is_refused)
+{
+    struct client cl;
+    CHECK(start_fake(&cl, script_no_launch_word, 2000) < 0, "handshake succeeded");
+    CHECK(cl.err == EPROTO && strstr(cl.msg, "first words are not ferry's"), "%s", cl.msg);
+    stop_fake(&cl);
+}
+
+/* A download the client did not ask unreadable ranges for, or a hole no
+ * file can hold: a broken stream, not data. */
+static int bad_kind;
+static void script_odd_chunk(struct wire *w)
+{
+    struct wire_frame f;
+    uint64_t id;
+    fake_hello(w, FERRY_PROTOCOL_VERSION);
+    if (fake_read_call(w, &f) < 0)
+        return;
+    wire_send_chunk(w, f.hdr.proc, f.hdr.serial, bad_kind,
+                    bad_kind == FERRY_CHUNK_HOLE ? 1ull << 63 : 100, NULL, 0);
+    if (wire_discard_until(w, FERRY_WORD_SYNC, NULL, &id) == 0)
+        wire_send_word(w, FERRY_WORD_DELIM, id);
+    sleep(5);
+}
+
+TEST(impossible_hole_and_unasked_bad_range_are_refused)
+{
+    int kinds[] = { FERRY_CHUNK_HOLE, FERRY_CHUNK_BAD };
+    for (int i = 0; i < 2; i++) {
+        struct client cl;
+        bad_kind = kinds[i];
+        CHECK(start_fake(&cl, script_odd_chunk, 2000) == 0, "%s", cl.msg);
+        struct mem m = { 0 };
+        struct xfer x = { .data = mem_data, .hole = mem_hole, .opaque = &m };
+        ferry_download_args a = { .path = "/f" };
+        ferry_transfer_ret r;
+        CHECK(rpc_download(&cl, &a, &r, &x) < 0 && cl.err == EPROTO && m.len == 0, "kind %d: %s",
+              bad_kind, cl.msg);
+        stop_fake(&cl);
+    }
 }

@@ -1,0 +1,97 @@
+/* blockdev.c: how qemu is given the images: each file ferry opened goes in
+ * as a descriptor (-add-fd, then /dev/fdset/N in -blockdev), so qemu needs
+ * no path at all; the backing files and data files an image names (only
+ * with --external) are spelt out the same way, so qemu never follows a
+ * name it read from an image. A VMDK descriptor is the exception: qemu
+ * opens its extents by path, relative to it, so it gets the descriptor by
+ * path, and Landlock lets it open exactly those files. */
+#include <stdio.h>
+#include <string.h>
+
+#include "launch/launch.h"
+
+/* A JSON string for qemu's -blockdev, quotes included. */
+static void quote(char *out, size_t size, const char *s)
+{
+    size_t o = 0;
+
+    out[o++] = '"';
+    for (; *s && o + 8 < size; s++) {
+        if (*s == '"' || *s == '\\')
+            o += snprintf(out + o, size - o, "\\%c", *s);
+        else if ((unsigned char) *s < 0x20)
+            o += snprintf(out + o, size - o, "\\u%04x", *s);
+        else
+            out[o++] = *s;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+static bool has_backing(const char *format)
+{
+    return !strcmp(format, "qcow2") || !strcmp(format, "qcow") || !strcmp(format, "qed") ||
+           !strcmp(format, "vmdk");
+}
+
+/* The protocol node of one file: a descriptor in an fdset of its own. */
+static int file_node(char *out, size_t size, struct argv *a, struct fdmap *m, int fd, bool block,
+                     bool rw)
+{
+    int set = m->n; /* one set per descriptor */
+
+    m->from[m->n] = fd;
+    m->to[m->n++] = FD_FIRST_IMAGE + set;
+    arg(a, "-add-fd");
+    arg(a, "fd=%d,set=%d", FD_FIRST_IMAGE + set, set);
+    /* read-only images are opened without locks, so that many readers
+     * (and a running VM) never make a read-only look fail */
+    return snprintf(out, size,
+                    "{\"driver\":\"%s\",\"filename\":\"/dev/fdset/%d\",\"locking\":\"%s\"}",
+                    block ? "host_device" : "file", set, rw ? "auto" : "off");
+}
+
+static int node(char *out, size_t size, struct argv *a, struct fdmap *m, struct confine *c,
+                const struct image_file *f, bool rw, const char *name)
+{
+    char file[4096];
+    int n;
+
+    if (f->nextents) {
+        char q[2 * 4096];
+        quote(q, sizeof q, f->path);
+        snprintf(file, sizeof file, "{\"driver\":\"file\",\"filename\":%s,\"locking\":\"%s\"}", q,
+                 rw ? "auto" : "off");
+        confine_allow(c, f->path, CONFINE_READ | (rw ? CONFINE_WRITE : 0));
+        for (int i = 0; i < f->nextents; i++)
+            confine_allow(c, f->extents[i], CONFINE_READ | (rw ? CONFINE_WRITE : 0));
+    } else {
+        file_node(file, sizeof file, a, m, f->fd, f->block, rw);
+    }
+    n = snprintf(out, size, "{%s%s%s\"driver\":\"%s\",\"read-only\":%s,\"file\":%s",
+                 name ? "\"node-name\":\"" : "", name ? name : "", name ? "\"," : "", f->format,
+                 rw ? "false" : "true", file);
+    if (f->data) {
+        file_node(file, sizeof file, a, m, f->data->fd, f->data->block, rw);
+        n += snprintf(out + n, size - n, ",\"data-file\":%s", file);
+    }
+    if (f->backing) {
+        n += snprintf(out + n, size - n, ",\"backing\":");
+        n += node(out + n, size - n, a, m, c, f->backing, false, NULL); /* read, never written */
+    } else if (has_backing(f->format)) {
+        n += snprintf(out + n, size - n, ",\"backing\":null");
+    }
+    return n + snprintf(out + n, size - n, "}");
+}
+
+void blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
+                   int index, bool rw)
+{
+    static char json[64 * 1024];
+    char name[16];
+
+    snprintf(name, sizeof name, "disk%d", index);
+    node(json, sizeof json, a, map, c, f, rw, name);
+    arg(a, "-blockdev");
+    arg(a, "%s", json);
+}

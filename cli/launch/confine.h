@@ -1,0 +1,34 @@
+/* confine.h: Landlock for qemu. Before qemu starts, the kernel is told
+ * what it may open: its own program and libraries (read), /dev/kvm, and
+ * nothing else of the filesystem; images reach it as descriptors. A
+ * parser that is fooled into opening a path gets EACCES. */
+#ifndef FERRY_CONFINE_H
+#define FERRY_CONFINE_H
+
+#include <stdbool.h>
+
+#define CONFINE_MAX 64
+
+/* What the confined process may reach, gathered before fork. */
+struct confine {
+    int abi; /* Landlock's ABI version; 0: none here */
+    int n;
+    struct {
+        const char *path;
+        unsigned long long access; /* CONFINE_READ and friends below */
+    } allow[CONFINE_MAX];
+};
+#define CONFINE_READ 1u   /* read files, list directories */
+#define CONFINE_EXEC 2u   /* execute (and map) files */
+#define CONFINE_WRITE 4u  /* write files (not create or remove) */
+#define CONFINE_DEVICE 8u /* a device's ioctls (/dev/kvm) */
+
+/* Landlock's ABI version on this kernel (0 when it has none). */
+int confine_abi(void);
+void confine_init(struct confine *c);
+void confine_allow(struct confine *c, const char *path, unsigned access);
+/* In the child, just before exec: confine it. Only system calls that are
+ * safe after fork. 0, or -1 (errno) when Landlock is there and failed. */
+int confine_apply(const struct confine *c);
+
+#endif

@@ -1,0 +1,44 @@
+/* launch.h: what the launch files (qemu.c, blockdev.c, accel.c) share. */
+#ifndef FERRY_LAUNCH_H
+#define FERRY_LAUNCH_H
+
+#include <stdbool.h>
+
+#include "launch/confine.h"
+#include "launch/image.h"
+
+/* The descriptors a qemu is started with, and where they go in it. */
+#define LAUNCH_MAX_FDS 160
+struct fdmap {
+    int n;
+    int from[LAUNCH_MAX_FDS], to[LAUNCH_MAX_FDS];
+};
+#define FD_CHANNEL 3
+#define FD_KERNEL 4
+#define FD_INITRD 5
+#define FD_CONSOLE 6
+#define FD_BIOS 7
+#define FD_FIRST_IMAGE 10
+
+/* A command line being built. */
+struct argv {
+    char *v[256];
+    int n;
+};
+void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* blockdev.c: -add-fd and -blockdev for an image and the files it names;
+ * its descriptors go into map, the files qemu opens by path into c. */
+void blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
+                   int index, bool rw);
+
+/* accel.c: KVM, when it can be had. */
+enum kvm_state { KVM_USABLE, KVM_ABSENT, KVM_DENIED };
+enum kvm_state kvm_state(void);
+const char *kvm_device(void);
+/* The -cpu for an accelerator: $FERRY_CPU, unless it is "host" without KVM. */
+const char *cpu_model(bool kvm, bool verbose);
+/* Under TCG the guest's TSC calibration fails on a busy host: its rate. */
+unsigned long host_tsc_khz(void);
+
+#endif

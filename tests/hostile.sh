@@ -1,0 +1,91 @@
+#!/bin/bash
+# hostile.sh: the host program facing a guest that lies (tests/hostile-
+# daemon.c): strings with escape sequences everywhere, a daemon that stops
+# reading, floods events or junk, lies about its tree, its devices or a
+# file's holes. Each must end promptly, with a message, and nothing from the
+# guest may reach the terminal raw.
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+
+tmp=$(mktemp -d /tmp/ferry-hostile-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+h() {   # MODE ARGS...: ferry against the hostile daemon in that mode
+    local mode=$1
+    shift
+    HOSTILE=$mode FERRY_DAEMON=$PWD/build/tests/hostile-daemon timeout 120 "$FERRY" --test-root /unused "$@"
+}
+on_tty() {   # MODE ARGS...: the same, with a terminal for stdout and stderr
+    local mode=$1
+    shift
+    HOSTILE=$mode FERRY_DAEMON=$PWD/build/tests/hostile-daemon \
+        script -qec "timeout 120 $FERRY --test-root /unused $*" /dev/null
+}
+raw_escape() { grep -c $'\033' || true; }
+took() { echo $(( $(date +%s) - $1 )); }
+
+# ---- every string from the guest is escaped on a terminal
+out=$(on_tty escapes ping)
+expect ping_versions_escaped "0 1" \
+    "$(echo "$out" | raw_escape) $(echo "$out" | grep -c 'hostile\\x1b]0;owned\\x07\\x1b\[31m\\u202e')"
+err=$(h escapes df /x 2>&1 >/dev/null)
+expect error_message_escaped_off_terminal "ferry: df: message\\x1b]0;owned\\x07\\x1b[31m\\u202e" "$err"
+out=$(on_tty escapes filesystems)
+expect device_fields_escaped "0 3" "$(echo "$out" | raw_escape) $(echo "$out" | grep -o 'x1b]0;owned' | wc -l)"
+out=$(h escapes filesystems --json | grep sdb)
+case $out in *'"type":"ext4\u001b]0;owned\u0007\u001b[31m\u202e"'*) pass device_fields_exact_in_json ;;
+    *) fail device_fields_exact_in_json "$out" ;; esac
+out=$(on_tty escapes readlink /x)
+expect link_target_escaped "0 1" "$(echo "$out" | raw_escape) $(echo "$out" | grep -c 'target\\x1b')"
+out=$(on_tty escapes ls -l /)
+expect listing_escaped "0 1" "$(echo "$out" | raw_escape) $(echo "$out" | grep -c 'name\\x1b.* -> target\\x1b')"
+err=$(h escapes checksum /x 2>&1); status=$?
+expect digest_that_is_no_digest_refused "1 ferry: checksum: /x: the appliance's sha256 is not one" \
+    "$status $err"
+
+# ---- a guest that stops reading during an upload: a timeout, not a hang
+head -c 20000000 /dev/urandom > "$tmp/big"
+start=$(date +%s)
+err=$(h stop-reading --timeout 2 --rw upload "$tmp/big" /x 2>&1); status=$?
+case "$status $err" in "1 ferry: upload: the appliance stopped reading"*)
+    [ "$(took $start)" -lt 15 ] && pass upload_to_a_guest_that_stops_reading ||
+        fail upload_to_a_guest_that_stops_reading "took $(took $start) s" ;;
+    *) fail upload_to_a_guest_that_stops_reading "$status $err" ;; esac
+# a guest that refuses an upload at once and reads no more: its reason, at once
+start=$(date +%s)
+err=$(h early-reply --timeout 3 --rw upload "$tmp/big" /x 2>&1); status=$?
+expect early_reply_ends_an_upload "1 ferry: upload: uploads are not served here fast" \
+    "$status $(echo "$err" | head -1) $([ "$(took $start)" -lt 15 ] && echo fast || echo "slow: $(took $start) s")"
+
+# ---- a guest that only says it is working, or only sends junk
+start=$(date +%s)
+err=$(h events --timeout 3 --call-limit 2 df /x 2>&1); status=$?
+case "$status $err" in "1 ferry: df: statvfs: still not done after 2 s"*)
+    [ "$(took $start)" -lt 15 ] && pass events_alone_cannot_hold_a_call ||
+        fail events_alone_cannot_hold_a_call "took $(took $start) s" ;;
+    *) fail events_alone_cannot_hold_a_call "$status $err" ;; esac
+start=$(date +%s)
+err=$(h junk --timeout 3 df /x 2>&1); status=$?
+case "$status $err" in "1 ferry: df: statvfs: garbled reply"*"giving up on it"*)
+    [ "$(took $start)" -lt 30 ] && pass junk_cannot_hold_a_call ||
+        fail junk_cannot_hold_a_call "took $(took $start) s" ;;
+    *) fail junk_cannot_hold_a_call "$status $err" ;; esac
+
+# ---- lies about the tree, the devices, a file
+mkdir "$tmp/out"
+err=$(h root-file copy-out / "$tmp/out" 2>&1); status=$?
+expect copy_out_of_a_root_that_is_no_directory "1 ferry: copy-out: /: not a directory" "$status $err"
+expect device_named_like_a_prefix "/dev/sdb /dev/vd" \
+    "$(h names filesystems | awk 'NR > 1 {print $1}' | tr '\n' ' ' | sed 's/ $//')"
+err=$(h hole download /x "$tmp/x" 2>&1); status=$?
+case "$status $err" in "1 ferry: download: "*"a hole beyond any file's size"*)
+    [ ! -e "$tmp/x" ] && pass hole_past_any_file_refused || fail hole_past_any_file_refused "a file" ;;
+    *) fail hole_past_any_file_refused "$status $err" ;; esac
+start=$(date +%s)
+err=$(FERRY_TEST_MAX_ENTRIES=100000 HOSTILE=flood FERRY_DAEMON=$PWD/build/tests/hostile-daemon \
+      timeout 120 "$FERRY" --test-root /unused --timeout 3 ls / 2>&1 >/dev/null); status=$?
+case "$status $err" in
+"1 ferry: ls: /: more entries than ferry takes from one listing (100000); refusing the rest"*)
+    [ "$(took $start)" -lt 30 ] && pass endless_listing_refused ||
+        fail endless_listing_refused "took $(took $start) s" ;;
+*) fail endless_listing_refused "$status $err" ;; esac
+finish
