@@ -49,7 +49,9 @@ if [ ! -f "$cached/vmlinux" ]; then
     done < "$fragment"
     [ $bad = 0 ] || exit 1
 
-    # ---- build
+    # ---- build: reproducible (no date, user or host of this machine in it)
+    export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 1970" KBUILD_BUILD_USER=ferry \
+           KBUILD_BUILD_HOST=ferry KBUILD_BUILD_VERSION=1
     echo "build-kernel: building vmlinux (several minutes)" >&2
     make -s -C "$src" -j"$(nproc)" vmlinux
     make -s -C "$src" kernelrelease > "$work/kernel-version"
