@@ -26,7 +26,7 @@ PKGS_RUN="qemu-system-x86"
 # to make the images the tests and the demo use
 PKGS_TEST="e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils python3 procps
            exfatprogs ntfs-3g xorriso udftools squashfs-tools sleuthkit
-           bsdutils libwin-hivex-perl clang-format strace"
+           bsdutils libwin-hivex-perl clang-format strace isolinux"
 # to fuzz
 PKGS_FUZZ="clang libclang-rt-14-dev"
 

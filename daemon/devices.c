@@ -53,9 +53,9 @@ static void blkid_fill(char *out, ferry_device *devs, unsigned n)
     }
 }
 
-static int run_blkid(struct call *c, ferry_device *devs, unsigned n)
+/* blkid with these arguments, its findings filled into devs. */
+static int run_blkid(struct call *c, char *const argv[], ferry_device *devs, unsigned n)
 {
-    char *argv[] = { "blkid", "-c", "/dev/null", "-o", "export", NULL };
     struct helper h;
     int out = memfd_create("blkid", MFD_CLOEXEC);
     char *buf;
@@ -81,6 +81,28 @@ static int run_blkid(struct call *c, ferry_device *devs, unsigned n)
     }
     close(out);
     return 0;
+}
+
+/* blkid looks for a filesystem on a disk only when it has no partition
+ * table; a hybrid ISO (installer and rescue images) has both, and its
+ * filesystem starts at the disk's first byte. So the disks without a
+ * filesystem are probed again, at the low level (-p), in one run. */
+static int probe_whole_disks(struct call *c, ferry_devices_ret *r)
+{
+    char *argv[8 + 64] = { "blkid", "-p", "-o", "export", "-s", "TYPE", "-s", "LABEL" };
+    int n = 8;
+
+    argv[n++] = "-s";
+    argv[n++] = "UUID";
+    for (u_int i = 0; i < r->devices.devices_len && n < 8 + 62; i++) {
+        ferry_device *d = &r->devices.devices_val[i];
+        if (d->kind == FERRY_DEV_DISK && !d->fstype[0])
+            argv[n++] = d->name;
+    }
+    if (n == 10)
+        return 0;
+    argv[n] = NULL;
+    return run_blkid(c, argv, r->devices.devices_val, r->devices.devices_len);
 }
 
 static ferry_device *add(ferry_devices_ret *r, const char *name, ferry_device_kind kind,
@@ -202,7 +224,10 @@ static int scan(struct call *c, ferry_devices_ret *r)
         }
     }
     closedir(dir);
-    return run_blkid(c, r->devices.devices_val, r->devices.devices_len);
+    char *argv[] = { "blkid", "-c", "/dev/null", "-o", "export", NULL };
+    if (run_blkid(c, argv, r->devices.devices_val, r->devices.devices_len) < 0)
+        return -1;
+    return probe_whole_disks(c, r);
 }
 
 static bool has_lvm(const ferry_devices_ret *r)

@@ -106,6 +106,29 @@ expect shell_mounts_and_unmounts "BOOT deeper" "$(echo $out)"
 expect shell_error_names_line "0 ferry: shell: line 5: ls: /nope: No such file or directory" \
     "$status $(cat "$tmp/shell.err")"
 
+# btrfs with the OS in subvolumes (Fedora, openSUSE): found, mounted with
+# its fstab's subvol= options; -m can name a subvolume
+bs=$img/btrfs-subvol.img
+expect inspect_finds_os_in_btrfs_subvolume "root=/dev/sda type=linux hostname=fedorahost" \
+    "$("$FERRY" inspect "$bs" | awk '$1 == "root" || $1 == "type" || $1 == "hostname" {printf "%s%s=%s", sep, $1, $2; sep=" "}')"
+expect btrfs_subvolumes_mounted_by_fstab "fedorahost|in home" \
+    "$("$FERRY" cat "$bs" /etc/hostname)|$("$FERRY" cat "$bs" /home/user/note.txt)"
+expect mount_names_a_subvolume "note.txt" "$("$FERRY" -m /dev/sda:/:subvol=home ls "$bs" /user)"
+
+# hybrid ISOs: the filesystem on the whole disk is found and mounted
+for h in mbr protective offset; do
+    expect "reads_hybrid_iso_$h" "deeper|iso9660" \
+        "$("$FERRY" cat "$img/iso-hybrid-$h.img" /data/sub/deep.txt)|$("$FERRY" filesystems "$img/iso-hybrid-$h.img" |
+           awk '$1 == "/dev/sda" {print $3}')"
+done
+# generic options (ro, noatime) are mount flags, not text for the filesystem
+expect mount_options_ro_and_noatime "deeper" \
+    "$("$FERRY" -m /dev/sda:/:ro,noatime:iso9660 cat "$img/iso-hybrid-mbr.img" /data/sub/deep.txt)"
+# a failed mount names the device as the user does
+err=$("$FERRY" -m /dev/sda:/::vfat ls "$img/fs-ext2.img" / 2>&1)
+case $err in *"mount /dev/sda (vfat) on /"*) pass messages_name_devices_as_the_user_does ;;
+    *) fail messages_name_devices_as_the_user_does "$err" ;; esac
+
 # LVM: found, activated read-only, shown as /dev/VG/LV
 "$FERRY" filesystems "$img/lvm.img" | grep -q '^/dev/vg0/data .*lv .*ext4' &&
     pass lvm_volume_listed || fail lvm_volume_listed "$("$FERRY" filesystems "$img/lvm.img")"

@@ -210,4 +210,38 @@ echo 'start=2048, size=100000, type=83' | quiet sfdisk -q "$dir/mbr.img"
 truncate -s $((100000 * 512)) "$work/m1" && quiet mkfs.ext4 -q -F -d "$data" "$work/m1"
 dd if="$work/m1" of="$dir/mbr.img" bs=512 seek=2048 conv=notrunc status=none
 
+# ---- btrfs with subvolumes, as Fedora and openSUSE install it: the top
+# level holds "root" and "home", and fstab mounts them with subvol=
+truncate -s 128M "$dir/btrfs-subvol.img"
+quiet mkfs.btrfs -q -f "$dir/btrfs-subvol.img"
+mkdir -p "$work/bs"
+mount -o loop "$dir/btrfs-subvol.img" "$work/bs"
+quiet btrfs subvolume create "$work/bs/root"
+quiet btrfs subvolume create "$work/bs/home"
+cp -a "$root"/. "$work/bs/root/"
+echo fedorahost > "$work/bs/root/etc/hostname"
+mkdir -p "$work/bs/root/bin" "$work/bs/home/user" && cp /bin/sh "$work/bs/root/bin/sh"
+echo "in home" > "$work/bs/home/user/note.txt"
+uuid=$(blkid -s UUID -o value "$dir/btrfs-subvol.img")
+printf 'UUID=%s / btrfs subvol=root,compress=zstd:1 0 0\nUUID=%s /home btrfs subvol=home 0 0\n' \
+    "$uuid" "$uuid" > "$work/bs/root/etc/fstab"
+umount "$work/bs"
+
+# ---- hybrid ISOs, as installer and rescue images are made: an MBR on top of
+# an ISO 9660 filesystem, its partition at sector 0 (isolinux's MBR), at
+# sector 1 (a protective MBR), or holding a second copy (-partition_offset)
+# (isolinux's MBR needs an El Torito boot image to patch). Each holds 2 MiB
+# more, as real ones hold far more: blkid takes a partitioned disk of a
+# floppy's size (1.44 MB) or less for a partitioned disk only.
+head -c 2M /dev/zero > "$work/pad.bin"
+pad="pad.bin=$work/pad.bin"
+quiet xorriso -as mkisofs -quiet -R -J -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
+    -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 \
+    -boot-info-table -graft-points -o "$dir/iso-hybrid-mbr.img" "$data" \
+    isolinux/isolinux.bin=/usr/lib/ISOLINUX/isolinux.bin "$pad"
+quiet xorriso -as mkisofs -quiet -R -J --protective-msdos-label -graft-points \
+    -o "$dir/iso-hybrid-protective.img" "$data" "$pad"
+quiet xorriso -as mkisofs -quiet -R -J -partition_offset 16 -graft-points \
+    -o "$dir/iso-hybrid-offset.img" "$data" "$pad"
+
 echo "$key" > "$dir/.key"

@@ -30,7 +30,8 @@ int mount_device(struct session *s, const char *label, const char *device, const
 struct os {
     char device[FERRY_MAX_PATH + 1]; /* as the user sees it */
     char appliance_dev[FERRY_MAX_PATH + 1];
-    char type[16]; /* linux, windows */
+    char type[16];    /* linux, windows */
+    char subvol[300]; /* "subvol=NAME" when the root is a btrfs subvolume, not the default */
     char distro[64], version[64], build[64], product[256], hostname[256], arch[16];
 };
 /* Every OS root among the devices, in device order (at most max); with

@@ -72,6 +72,21 @@ static void list_candidates(struct session *s, const ferry_devices_ret *r, int c
     }
 }
 
+/* A hybrid ISO's filesystem shows on the disk and again on its partition
+ * (the same UUID): one filesystem, mounted from the disk. */
+static bool seen_on_its_disk(const ferry_devices_ret *r, const ferry_device *d)
+{
+    if (d->kind != FERRY_DEV_PARTITION || !d->uuid[0])
+        return false;
+    for (u_int i = 0; i < r->devices.devices_len; i++) {
+        const ferry_device *p = &r->devices.devices_val[i];
+        if (!strcmp(p->name, d->parent) && !strcmp(p->fstype, d->fstype) &&
+            !strcmp(p->uuid, d->uuid))
+            return true;
+    }
+    return false;
+}
+
 int mount_filesystems(struct session *s)
 {
     CLEANUP_XDR(ferry_devices_ret) r = { 0 };
@@ -90,10 +105,18 @@ int mount_filesystems(struct session *s)
     if (s->nmounts)
         return EXIT_OK;
     for (u_int i = 0; i < r.devices.devices_len; i++)
-        if (device_mountable(&r.devices.devices_val[i])) {
+        if (device_mountable(&r.devices.devices_val[i]) &&
+            !seen_on_its_disk(&r, &r.devices.devices_val[i])) {
             found = i;
             count++;
         }
+    /* one btrfs may hold the system in subvolumes (Fedora, openSUSE): its
+     * root subvolume, then its fstab's; else the whole filesystem */
+    if (count == 1 && !strcmp(r.devices.devices_val[found].fstype, "btrfs")) {
+        int os = mount_os(s, &r);
+        if (os <= 0)
+            return os == 0 ? EXIT_OK : EXIT_FAILED;
+    }
     if (count == 1) {
         ferry_device *d = &r.devices.devices_val[found];
         device_user_name(d, name, sizeof name);

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "guest/guest.h"
 #include "io/transfer.h"
@@ -173,9 +174,10 @@ static bool probe_root(struct session *s, struct os *os, bool registry)
     return false;
 }
 
-static int mount_at(struct session *s, const ferry_device *d, const char *mp, bool ro)
+static int mount_at(struct session *s, const ferry_device *d, const char *mp, bool ro,
+                    const char *options)
 {
-    ferry_mount_args a = { d->name, (char *) mp, d->fstype, "", ro || !s->rw };
+    ferry_mount_args a = { d->name, (char *) mp, d->fstype, (char *) options, ro || !s->rw };
     ferry_void v;
     return rpc_mount(&s->cl, &a, &v, NULL);
 }
@@ -187,25 +189,64 @@ static int umount_root(struct session *s)
     return rpc_umount(&s->cl, &a, &v, NULL);
 }
 
+/* The subvolumes at the top of the btrfs mounted at /: directories whose
+ * inode is 256, btrfs's root of a subvolume. */
+struct subvols {
+    int n;
+    char name[16][256];
+};
+
+static int subvol_visit(struct walk *w, const char *path, const char *rel, const ferry_dirent *e,
+                        int depth)
+{
+    struct subvols *sv = w->opaque;
+
+    (void) path;
+    (void) depth;
+    if (S_ISDIR(e->st.mode) && e->st.ino == 256 && sv->n < 16 && strlen(rel) < 256)
+        snprintf(sv->name[sv->n++], sizeof sv->name[0], "%s", rel);
+    return 0;
+}
+
+static void find_subvols(struct session *s, struct subvols *sv)
+{
+    struct walk w = { .s = s, .visit = subvol_visit, .opaque = sv, .sorted = true };
+    walk_tree(&w, "/");
+}
+
 int find_roots(struct session *s, ferry_devices_ret *r, struct os *roots, int max, bool registry)
 {
     int n = 0;
 
     for (u_int i = 0; i < r->devices.devices_len && n < max; i++) {
         ferry_device *d = &r->devices.devices_val[i];
-        if (!device_mountable(d) || mount_at(s, d, "/", true) < 0) {
+        if (!device_mountable(d) || mount_at(s, d, "/", true, "") < 0) {
             if (s->cl.broken)
                 return -1;
             continue;
         }
         memset(&roots[n], 0, sizeof roots[n]);
-        if (probe_root(s, &roots[n], registry)) {
+        bool found = probe_root(s, &roots[n], registry);
+        struct subvols sv = { 0 };
+        if (!found && !strcmp(d->fstype, "btrfs"))
+            find_subvols(s, &sv);
+        if (umount_root(s) < 0)
+            return -1;
+        /* Fedora's and openSUSE's layout: the OS in a subvolume of the
+         * top level, which is what mounts by default */
+        for (int k = 0; !found && k < sv.n; k++) {
+            snprintf(roots[n].subvol, sizeof roots[n].subvol, "subvol=%s", sv.name[k]);
+            if (mount_at(s, d, "/", true, roots[n].subvol) < 0)
+                continue;
+            found = probe_root(s, &roots[n], registry);
+            if (umount_root(s) < 0)
+                return -1;
+        }
+        if (found) {
             device_user_name(d, roots[n].device, sizeof roots[n].device);
             snprintf(roots[n].appliance_dev, sizeof roots[n].appliance_dev, "%s", d->name);
             n++;
         }
-        if (umount_root(s) < 0)
-            return -1;
     }
     return n;
 }
@@ -237,8 +278,23 @@ static ferry_device *fstab_device(ferry_devices_ret *r, const char *spec)
 }
 
 struct fsent {
-    char spec[512], file[FERRY_MAX_PATH + 1], type[64];
+    char spec[512], file[FERRY_MAX_PATH + 1], type[64], options[1024];
 };
+
+/* Of an fstab entry's options, those that say which part of a filesystem
+ * to mount: btrfs's subvol= and subvolid=. */
+static void subvol_options(const char *options, char *out, size_t size)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (const char *p = options; *p;) {
+        size_t n = strcspn(p, ",");
+        if ((!strncmp(p, "subvol=", 7) || !strncmp(p, "subvolid=", 9)) && o + n + 2 < size)
+            o += snprintf(out + o, size - o, "%s%.*s", o ? "," : "", (int) n, p);
+        p += n + (p[n] == ',');
+    }
+}
 
 static int by_depth(const void *a, const void *b)
 {
@@ -264,7 +320,9 @@ static void mount_fstab(struct session *s, ferry_devices_ret *r, const struct os
         struct fsent e;
         while (isspace((unsigned char) *line))
             line++;
-        if (*line == '#' || sscanf(line, "%511s %4096s %63s", e.spec, e.file, e.type) != 3)
+        strcpy(e.options, "defaults");
+        if (*line == '#' ||
+            sscanf(line, "%511s %4096s %63s %1023s", e.spec, e.file, e.type, e.options) < 3)
             continue;
         if (e.file[0] != '/' || !strcmp(e.file, "/") || !strcmp(e.type, "swap") ||
             !strcmp(e.type, "proc") || !strcmp(e.type, "sysfs") || !strcmp(e.type, "tmpfs") ||
@@ -276,7 +334,11 @@ static void mount_fstab(struct session *s, ferry_devices_ret *r, const struct os
     qsort(ents, n, sizeof ents[0], by_depth);
     for (int i = 0; i < n; i++) {
         ferry_device *d = fstab_device(r, ents[i].spec);
-        if (!d || !strcmp(d->name, os->appliance_dev)) {
+        char opts[512];
+        subvol_options(ents[i].options, opts, sizeof opts);
+        /* the root's own filesystem again: only another subvolume of it */
+        if (!d ||
+            (!strcmp(d->name, os->appliance_dev) && (!opts[0] || !strcmp(opts, os->subvol)))) {
             if (s->verbose && !d)
                 report("fstab: %s: no such device here; %s not mounted", ents[i].spec,
                        ents[i].file);
@@ -286,7 +348,7 @@ static void mount_fstab(struct session *s, ferry_devices_ret *r, const struct os
         device_user_name(d, name, sizeof name);
         if (s->verbose)
             report("mount %s on %s (fstab)", name, ents[i].file);
-        if (mount_at(s, d, ents[i].file, false) < 0) {
+        if (mount_at(s, d, ents[i].file, false, opts) < 0) {
             if (s->cl.broken)
                 return;
             report("mount %s on %s (from /etc/fstab): %s", name, ents[i].file, s->cl.msg);
@@ -308,8 +370,9 @@ int mount_os(struct session *s, ferry_devices_ret *r)
         if (strcmp(d->name, roots[0].appliance_dev))
             continue;
         if (s->verbose)
-            report("mount %s on / (%s root)", roots[0].device, roots[0].type);
-        if (mount_at(s, d, "/", false) < 0)
+            report("mount %s%s%s on / (%s root)", roots[0].device, roots[0].subvol[0] ? ", " : "",
+                   roots[0].subvol, roots[0].type);
+        if (mount_at(s, d, "/", false, roots[0].subvol) < 0)
             return call_failed(s), -1;
         if (!strcmp(roots[0].type, "linux"))
             mount_fstab(s, r, &roots[0]);
