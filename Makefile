@@ -29,7 +29,8 @@ CLIENT_OBJ = $(B)/obj/cli/rpc/client.o $(B)/obj/cli/rpc/transfer.o
 # The appliance (kernel, initramfs) is made by appliance-builder/, which
 # build.sh runs first; the Makefile only links it in.
 APPL       = $(B)/appliance
-APPL_FILES = $(APPL)/vmlinux.zst $(APPL)/initrd.zst $(APPL)/kernel-version
+APPL_FILES = $(APPL)/vmlinux.zst $(APPL)/initrd.zst $(APPL)/kernel-version \
+             $(APPL)/qemu.zst $(APPL)/bios.zst $(APPL)/qemu-version
 EMBED_OBJ  = $(B)/obj/embed/appliance.o $(B)/obj/embed/blob.o
 
 all: $(B)/ferryd $(B)/ferry
@@ -90,7 +91,8 @@ $(B)/ferryd: $(DAEMON_OBJ) $(PROTO_OBJ)
 $(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DKERNEL_ZST='"$(APPL)/vmlinux.zst"' -DINITRD_ZST='"$(APPL)/initrd.zst"' \
-	      -DKERNEL_VERSION='"$(APPL)/kernel-version"' -o $@ $<
+	      -DKERNEL_VERSION='"$(APPL)/kernel-version"' -DQEMU_ZST='"$(APPL)/qemu.zst"' \
+	      -DBIOS_ZST='"$(APPL)/bios.zst"' -DQEMU_VERSION='"$(APPL)/qemu-version"' -o $@ $<
 
 $(B)/ferry: $(CLI_OBJ) $(EMBED_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libmd.a \

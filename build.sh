@@ -18,13 +18,16 @@ cd "$(dirname "$0")"
 # ---- packages
 # to build ferry and its appliance
 PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev dpkg-dev
+            meson ninja-build pkg-config python3 libglib2.0-dev libpixman-1-dev libseccomp-dev
+            libfdt-dev qemu-system-data
             zlib1g-dev liblzma-dev libhivex-dev
             linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
             tar util-linux lvm2 file"
-# to run it
-PKGS_RUN="qemu-system-x86"
+# to run it: nothing (ferry carries its qemu); the tests also use Debian's
+# qemu, as a user's qemu of the system (--qemu)
+PKGS_RUN=""
 # to make the images the tests and the demo use
-PKGS_TEST="e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils python3 procps
+PKGS_TEST="qemu-system-x86 e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils python3 procps
            exfatprogs ntfs-3g xorriso udftools squashfs-tools sleuthkit
            bsdutils libwin-hivex-perl clang-format strace isolinux"
 # to fuzz
@@ -59,6 +62,18 @@ build() {
     appliance-builder/build-tar.sh build
     # rebuilt only when what goes into it changed
     appliance-builder/build-appliance.sh build/ferryd build/tar build/appliance
+    # the qemu ferry carries, from Debian's source (cached like the kernel)
+    appliance-builder/build-qemu.sh build/qemu
+    # compressed again only when the file itself changed (its hash beside it)
+    for f in qemu:qemu-system-x86_64 bios:bios-microvm.bin; do
+        sum=$(sha256sum < "build/qemu/${f#*:}")
+        if [ "$(cat "build/appliance/${f%%:*}.zst.src" 2>/dev/null)" != "$sum" ]; then
+            zstd -q -f -19 -T0 "build/qemu/${f#*:}" -o "build/appliance/${f%%:*}.zst"
+            echo "$sum" > "build/appliance/${f%%:*}.zst.src"
+        fi
+    done
+    cmp -s build/qemu/qemu-version build/appliance/qemu-version ||
+        cp build/qemu/qemu-version build/appliance/qemu-version
     make -s -j"$jobs" build/ferry
     build/ferry help --man > build/ferry.1
     build/ferry help --bash-completion > build/ferry.bash-completion

@@ -23,7 +23,7 @@ if [ ! -x "$cached/tar" ]; then
     rm -rf "$work"
     mkdir -p "$work"
     echo "build-tar: Debian's tar $ver (key $key)" >&2
-    src=$("$here/debian-source.sh" "tar=$ver" "$work")
+    src=$("$here/debian-source.sh" "tar=$ver" "$work")   # the exact version installed
 
     # ---- build: musl, static, nothing optional
     echo "build-tar: building a static tar" >&2

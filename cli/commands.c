@@ -46,7 +46,7 @@ const struct opt global_opts[] = {
       "append an audit record: versions, command, times, exit status, "
       "each image's sha256 before and after, unreadable ranges",
       NULL },
-    { 0, "qemu", "PATH", NULL, "the qemu to run (default: qemu-system-x86_64 from PATH)",
+    { 0, "qemu", "PATH", NULL, "a qemu of the system to run instead of the one ferry carries",
       "FERRY_QEMU" },
     { 0, "test-root", "DIR", NULL, "testing: serve DIR with a host ferryd, no VM", NULL },
     { 'V', "version", NULL, NULL, "print versions", NULL },

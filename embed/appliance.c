@@ -1,8 +1,10 @@
-/* appliance.c: getting the embedded appliance out at run time, into
- * sealed memfds that qemu opens by /dev/fd path. Nothing is written to
+/* appliance.c: getting the embedded appliance and qemu out at run time,
+ * into sealed memfds: qemu is run from its own, and opens the others by
+ * /proc/self/fd path. Nothing is written to
  * disk and nothing is cached: each run unpacks afresh (about 20 ms). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,6 +16,9 @@
 extern const unsigned char ferry_kernel_zst[], ferry_kernel_zst_end[];
 extern const unsigned char ferry_initrd_zst[], ferry_initrd_zst_end[];
 extern const char ferry_kernel_version[];
+extern const unsigned char ferry_qemu_zst[], ferry_qemu_zst_end[];
+extern const unsigned char ferry_bios_zst[], ferry_bios_zst_end[];
+extern const char ferry_qemu_version[];
 
 /* The largest appliance part we accept to unpack: a bound on a damaged size field. */
 #define MAX_PART (256u << 20)
@@ -29,8 +34,14 @@ const char *appliance_kernel_version(void)
     return v;
 }
 
-static int unpack(const char *name, const unsigned char *z, const unsigned char *end, char *err,
-                  size_t errsz)
+/* memfd_create's flag for a file that may be run (Linux 6.3); older
+ * kernels refuse the flag and run any memfd. */
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+static int unpack(const char *name, const unsigned char *z, const unsigned char *end, bool exec,
+                  char *err, size_t errsz)
 {
     size_t zlen = end - z;
     unsigned long long size = ZSTD_getFrameContentSize(z, zlen);
@@ -43,7 +54,16 @@ static int unpack(const char *name, const unsigned char *z, const unsigned char 
         snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: bad header)", name);
         return -1;
     }
-    fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | (exec ? MFD_EXEC : 0));
+    if (fd < 0 && exec && errno == EINVAL) /* before 6.3 */
+        fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0 && exec && errno == EACCES) {
+        snprintf(err, errsz,
+                 "this system forbids running programs from memory "
+                 "(vm.memfd_noexec = 2), so ferry cannot run the qemu it carries; "
+                 "name one with --qemu");
+        return -1;
+    }
     if (fd < 0) {
         snprintf(err, errsz, "memfd_create: %s", strerror(errno));
         return -1;
@@ -64,18 +84,44 @@ static int unpack(const char *name, const unsigned char *z, const unsigned char 
         return -1;
     }
     /* qemu gets a file nobody can change under it */
-    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        snprintf(err, errsz, "%s: sealing: %s", name, strerror(errno));
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 
 int appliance_unpack(int *kernel_fd, int *initrd_fd, char *err, size_t errsz)
 {
-    *kernel_fd = unpack("ferry-kernel", ferry_kernel_zst, ferry_kernel_zst_end, err, errsz);
+    *kernel_fd = unpack("ferry-kernel", ferry_kernel_zst, ferry_kernel_zst_end, false, err, errsz);
     if (*kernel_fd < 0)
         return -1;
-    *initrd_fd = unpack("ferry-initrd", ferry_initrd_zst, ferry_initrd_zst_end, err, errsz);
+    *initrd_fd = unpack("ferry-initrd", ferry_initrd_zst, ferry_initrd_zst_end, false, err, errsz);
     if (*initrd_fd < 0) {
         close(*kernel_fd);
+        return -1;
+    }
+    return 0;
+}
+
+const char *appliance_qemu_version(void)
+{
+    static char v[128];
+
+    if (!v[0])
+        snprintf(v, sizeof v, "%.*s", (int) strcspn(ferry_qemu_version, "\n"), ferry_qemu_version);
+    return v;
+}
+
+int appliance_unpack_qemu(int *qemu_fd, int *bios_fd, char *err, size_t errsz)
+{
+    *qemu_fd = unpack("ferry-qemu", ferry_qemu_zst, ferry_qemu_zst_end, true, err, errsz);
+    if (*qemu_fd < 0)
+        return -1;
+    *bios_fd = unpack("ferry-bios", ferry_bios_zst, ferry_bios_zst_end, false, err, errsz);
+    if (*bios_fd < 0) {
+        close(*qemu_fd);
         return -1;
     }
     return 0;

@@ -12,4 +12,10 @@ const char *appliance_kernel_version(void);
  * message in err. */
 int appliance_unpack(int *kernel_fd, int *initrd_fd, char *err, size_t errsz);
 
+/* The qemu ferry carries ("7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)"), and
+ * unpacking it and its firmware (qboot) the same way: the program is run
+ * from its memory file (fexecve). */
+const char *appliance_qemu_version(void);
+int appliance_unpack_qemu(int *qemu_fd, int *bios_fd, char *err, size_t errsz);
+
 #endif

@@ -36,6 +36,7 @@ part fuzz-replay tests/fuzz/replay.sh
 part appliance tests/appliance.sh
 part forensic tests/forensic.sh
 part trust tests/trust.sh
+part emptyroot tests/emptyroot.sh
 part kvm tests/kvm.sh
 
 echo "$total_pass passed, $total_fail failed"

@@ -15,8 +15,8 @@ int cmd_version(struct session *s, struct args *a)
 {
     (void) s;
     (void) a;
-    printf("ferry %s\nprotocol %u\nkernel %s\n", FERRY_VERSION, FERRY_PROTOCOL_VERSION,
-           appliance_kernel_version());
+    printf("ferry %s\nprotocol %u\nkernel %s\nqemu %s\n", FERRY_VERSION, FERRY_PROTOCOL_VERSION,
+           appliance_kernel_version(), appliance_qemu_version());
     return EXIT_OK;
 }
 

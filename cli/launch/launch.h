@@ -18,6 +18,7 @@ struct fdmap {
 #define FD_INITRD 5
 #define FD_CONSOLE 6
 #define FD_BIOS 7
+#define FD_PROGRAM 8 /* the carried qemu, run from it (close-on-exec) */
 #define FD_FIRST_IMAGE 10
 
 /* A command line being built. */

@@ -55,19 +55,20 @@ void arg(struct argv *a, const char *fmt, ...)
     a->v[a->n] = NULL;
 }
 
-/* qemu-system-x86_64 from --qemu ($FERRY_QEMU) or PATH, or NULL. */
+/* The qemu --qemu ($FERRY_QEMU) names: a path, or a name looked up in
+ * PATH as a shell would; NULL when there is none to run. */
 static const char *find_qemu(const char *chosen)
 {
     static char path[PATH_MAX];
     const char *p = getenv("PATH");
 
-    if (chosen)
+    if (strchr(chosen, '/'))
         return access(chosen, X_OK) == 0 ? chosen : NULL;
     if (!p)
         p = "/usr/local/bin:/usr/bin:/bin";
     while (*p) {
         size_t n = strcspn(p, ":");
-        snprintf(path, sizeof path, "%.*s/qemu-system-x86_64", (int) n, p);
+        snprintf(path, sizeof path, "%.*s/%s", (int) n, p, chosen);
         if (n && access(path, X_OK) == 0)
             return path;
         p += n + (p[n] == ':');
@@ -78,7 +79,8 @@ static const char *find_qemu(const char *chosen)
 /* What is prepared once for all the attempts of a run. */
 static struct {
     bool ready;
-    const char *qemu;
+    const char *qemu;  /* a qemu of the system (--qemu), or NULL: ours */
+    int carried, bios; /* ours, and its firmware, as memory files */
     int kernel, initrd, console, qemu_err, null;
     struct image_file *images[MAX_IMAGES];
 } run;
@@ -89,10 +91,13 @@ int launch_prepare(struct session *s)
 
     if (run.ready)
         return 0;
-    if (!(run.qemu = find_qemu(s->qemu))) {
-        report("qemu-system-x86_64 not found%s: install it (Debian, Ubuntu: apt-get install "
-               "qemu-system-x86; Fedora: dnf install qemu-system-x86-core) or name it with --qemu",
-               s->qemu ? " at --qemu (or $FERRY_QEMU)" : " in PATH");
+    run.carried = run.bios = -1;
+    if (s->qemu && !(run.qemu = find_qemu(s->qemu))) {
+        report("%s: no qemu to run there (--qemu, or $FERRY_QEMU)", s->qemu);
+        return -1;
+    }
+    if (!s->qemu && appliance_unpack_qemu(&run.carried, &run.bios, err, sizeof err) < 0) {
+        report("%s", err);
         return -1;
     }
     for (int i = 0; i < s->nimages; i++)
@@ -164,6 +169,17 @@ static void place_fds(const struct fdmap *m)
             close(fd);
 }
 
+/* ferry's own qemu: static, so it reads nothing of the system's. */
+static void allow_carried(struct confine *c, bool kvm)
+{
+    confine_allow(c, "/dev/null", CONFINE_READ | CONFINE_WRITE);
+    confine_allow(c, "/dev/urandom", CONFINE_READ);
+    confine_allow(c, "/proc/self", CONFINE_READ);
+    confine_allow(c, "/sys/devices/system", CONFINE_READ);
+    if (kvm)
+        confine_allow(c, kvm_device(), CONFINE_READ | CONFINE_WRITE | CONFINE_DEVICE);
+}
+
 static void append(struct session *s, bool kvm, const char *machine, struct argv *a)
 {
     bool micro = !strcmp(machine, "microvm");
@@ -188,10 +204,15 @@ static void append(struct session *s, bool kvm, const char *machine, struct argv
     /* seccomp: no spawning, no privileges, no obsolete calls */
     arg(a, "-sandbox");
     arg(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    /* /proc/self/fd rather than /dev/fd: an empty root has no /dev/fd */
     arg(a, "-kernel");
-    arg(a, "/dev/fd/%d", FD_KERNEL);
+    arg(a, "/proc/self/fd/%d", FD_KERNEL);
     arg(a, "-initrd");
-    arg(a, "/dev/fd/%d", FD_INITRD);
+    arg(a, "/proc/self/fd/%d", FD_INITRD);
+    if (run.bios >= 0) {
+        arg(a, "-bios");
+        arg(a, "/proc/self/fd/%d", FD_BIOS);
+    }
     if (!kvm)
         snprintf(tsc, sizeof tsc, " tsc_early_khz=%lu", host_tsc_khz());
     /* an oops is a kernel that cannot be trusted to read on: it panics,
@@ -221,7 +242,10 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
     bool micro = !strcmp(machine, "microvm");
 
     confine_init(&c);
-    allow_system(&c, run.qemu, kvm);
+    if (run.qemu)
+        allow_system(&c, run.qemu, kvm);
+    else
+        allow_carried(&c, kvm);
     int fixed[][2] = { { run.null, 0 },
                        { run.null, 1 },
                        { run.qemu_err, 2 },
@@ -233,7 +257,13 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
         m.from[m.n] = fixed[i][0];
         m.to[m.n++] = fixed[i][1];
     }
-    arg(&a, "%s", run.qemu);
+    if (run.bios >= 0) {
+        m.from[m.n] = run.bios;
+        m.to[m.n++] = FD_BIOS;
+        m.from[m.n] = run.carried;
+        m.to[m.n++] = FD_PROGRAM;
+    }
+    arg(&a, "%s", run.qemu ? run.qemu : "qemu-system-x86_64");
     append(s, kvm, machine, &a);
     for (int i = 0; i < s->nimages; i++) {
         blockdev_args(&a, &m, &c, run.images[i], i, s->rw);
@@ -245,10 +275,13 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
         for (int i = 0; i < a.n; i++)
             fprintf(stderr, " %s", a.v[i]);
         fputc('\n', stderr);
+        if (!run.qemu)
+            report("qemu: the one ferry carries, %s", appliance_qemu_version());
         if (c.abi)
-            report("qemu is confined by Landlock (ABI %d): it may read its program and "
-                   "libraries%s, and open nothing else",
-                   c.abi, kvm ? " and use /dev/kvm" : "");
+            report("qemu is confined by Landlock (ABI %d): it may read %s%s, and open nothing "
+                   "else",
+                   c.abi, run.qemu ? "its program and libraries" : "/dev/null",
+                   kvm ? " and use /dev/kvm" : "");
         else
             report("this kernel has no Landlock: qemu is confined by its seccomp sandbox, and "
                    "gets the images as descriptors");
@@ -262,7 +295,16 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
             write(2, cant, sizeof cant - 1);
             _exit(126);
         }
-        execv(run.qemu, a.v);
+        if (run.qemu)
+            execv(run.qemu, a.v);
+        else if (fcntl(FD_PROGRAM, F_SETFD, FD_CLOEXEC) == 0)
+            fexecve(FD_PROGRAM, a.v, environ);
+        /* strerror is a table lookup in musl: fine after fork */
+        const char *why = strerror(errno);
+        static const char noexec[] = "ferry: cannot run qemu: ";
+        write(2, noexec, sizeof noexec - 1);
+        write(2, why, strlen(why));
+        write(2, "\n", 1);
         _exit(127);
     }
     for (int i = 0; i < a.n; i++)
