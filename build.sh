@@ -29,7 +29,7 @@ PKGS_RUN=""
 # to make the images the tests and the demo use
 PKGS_TEST="qemu-system-x86 e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils python3 procps
            exfatprogs ntfs-3g xorriso udftools squashfs-tools sleuthkit
-           bsdutils libwin-hivex-perl clang-format strace isolinux"
+           bsdutils libwin-hivex-perl clang-format strace isolinux python3-yaml"
 # to fuzz
 PKGS_FUZZ="clang libclang-rt-14-dev"
 

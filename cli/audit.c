@@ -88,7 +88,8 @@ void audit_unreadable(const char *path, uint64_t offset, uint64_t length)
 void audit_end(int exit_status)
 {
     struct session *s = audit.s;
-    char end[32];
+    char end[32], *rec = NULL;
+    size_t len = 0;
     FILE *f;
 
     if (!audit.file)
@@ -100,8 +101,9 @@ void audit_end(int exit_status)
         session_child = 0;
     }
     utc_now(end);
-    f = fopen(audit.file, "ae");
-    if (!f) {
+    /* the record is made in memory and appended in one write, so that the
+     * records of runs in parallel never mix */
+    if (!(f = open_memstream(&rec, &len))) {
         report("--log %s: %s", audit.file, strerror(errno));
         return;
     }
@@ -138,7 +140,24 @@ void audit_end(int exit_status)
                 (unsigned long long) audit.bad[i].length);
     }
     fprintf(f, "]}\n");
-    fclose(f);
+    if (fclose(f) != 0) {
+        report("--log %s: %s", audit.file, strerror(errno));
+        free(rec);
+        return;
+    }
+    int fd = open(audit.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        report("--log %s: %s", audit.file, strerror(errno));
+    } else {
+        ssize_t n = write(fd, rec, len);
+        if (n != (ssize_t) len)
+            report("--log %s: %s", audit.file, n < 0 ? strerror(errno) : "short write");
+        else if (close(fd) != 0)
+            report("--log %s: %s", audit.file, strerror(errno));
+        if (n != (ssize_t) len)
+            close(fd);
+    }
+    free(rec);
 }
 
 int audit_begin(struct session *s, const char *file, int argc, char **argv)

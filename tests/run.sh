@@ -37,6 +37,7 @@ part appliance tests/appliance.sh
 part forensic tests/forensic.sh
 part trust tests/trust.sh
 part emptyroot tests/emptyroot.sh
+part manyimages tests/manyimages.sh
 part kvm tests/kvm.sh
 
 echo "$total_pass passed, $total_fail failed"
