@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,13 +41,66 @@ const char *appliance_kernel_version(void)
 #define MFD_EXEC 0x0010U
 #endif
 
+/* Decompress z into fd through a small buffer, and let go of the
+ * compressed pages as they are used: ferry's own memory stays small (the
+ * memory file's pages are not mapped here). The frame's checksum catches a
+ * damaged blob. Returns the bytes written, or -1 with a message in err. */
+static long long inflate_into(int fd, const unsigned char *z, size_t zlen, const char *name,
+                              char *err, size_t errsz)
+{
+    static unsigned char out[256 << 10];
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    ZSTD_inBuffer in = { z, zlen, 0 };
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t dropped = ((uintptr_t) z + page - 1) & ~(uintptr_t) (page - 1);
+    long long total = 0;
+    size_t r = 1;
+
+    if (!dc) {
+        snprintf(err, errsz, "%s: out of memory", name);
+        return -1;
+    }
+    while (r != 0 && in.pos < in.size) {
+        ZSTD_outBuffer o = { out, sizeof out, 0 };
+        r = ZSTD_decompressStream(dc, &o, &in);
+        if (ZSTD_isError(r)) {
+            snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: %s)", name,
+                     ZSTD_getErrorName(r));
+            total = -1;
+            break;
+        }
+        for (size_t at = 0; at < o.pos;) {
+            ssize_t n = write(fd, out + at, o.pos - at);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                snprintf(err, errsz, "%s: %s", name, n < 0 ? strerror(errno) : "short write");
+                ZSTD_freeDCtx(dc);
+                return -1;
+            }
+            at += n;
+        }
+        total += o.pos;
+        uintptr_t used = ((uintptr_t) z + in.pos) & ~(uintptr_t) (page - 1);
+        if (used > dropped) {
+            madvise((void *) dropped, used - dropped, MADV_DONTNEED);
+            dropped = used;
+        }
+    }
+    if (total >= 0 && r != 0) {
+        snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: short)", name);
+        total = -1;
+    }
+    ZSTD_freeDCtx(dc);
+    return total;
+}
+
 static int unpack(const char *name, const unsigned char *z, const unsigned char *end, bool exec,
                   char *err, size_t errsz)
 {
     size_t zlen = end - z;
     unsigned long long size = ZSTD_getFrameContentSize(z, zlen);
-    void *map;
-    size_t got;
+    long long got;
     int fd;
 
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size == 0 ||
@@ -68,18 +122,11 @@ static int unpack(const char *name, const unsigned char *z, const unsigned char 
         snprintf(err, errsz, "memfd_create: %s", strerror(errno));
         return -1;
     }
-    if (ftruncate(fd, size) < 0 ||
-        (map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-        snprintf(err, errsz, "%s: %s", name, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    /* zstd's frame checksum catches a damaged blob here */
-    got = ZSTD_decompress(map, size, z, zlen);
-    munmap(map, size);
-    if (ZSTD_isError(got) || got != size) {
+    got = inflate_into(fd, z, zlen, name, err, errsz);
+    if (got >= 0 && (unsigned long long) got != size)
         snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: %s)", name,
-                 ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+                 "wrong size");
+    if (got < 0 || (unsigned long long) got != size) {
         close(fd);
         return -1;
     }
