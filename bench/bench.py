@@ -86,6 +86,138 @@ def kvm_usable():
     return " vmx" in flags or " svm" in flags
 
 
+def ferry_accel(img):
+    """The accelerator ferry's appliance really ran under (it may fall
+    back from KVM to TCG): from what -v says."""
+    r = subprocess.run([FERRY, "-v", "ping", img], capture_output=True, text=True)
+    for line in r.stderr.splitlines():
+        if "appliance up (" in line:
+            return line.split("appliance up (")[1].split(",")[0]
+    return "unknown"
+
+
+QEMU_QUIT = b'{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'
+
+
+def qemu_start(qemu, bios):
+    """One start of a qemu to its first QMP answer and its exit, seconds."""
+    t0 = time.monotonic()
+    subprocess.run([qemu, "-machine", "microvm,x-option-roms=off,isa-serial=on,acpi=on,rtc=on",
+                    "-accel", "tcg", "-bios", bios, "-display", "none", "-nodefaults",
+                    "-no-user-config", "-S", "-qmp", "stdio"], input=QEMU_QUIT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.monotonic() - t0
+
+
+def carried_against_system(img):
+    """The qemu ferry carries against Debian's, interleaved runs, medians."""
+    system = shutil.which("qemu-system-x86_64")
+    ours = os.path.abspath("build/qemu/qemu-system-x86_64")
+    if not system or not os.path.exists(ours):
+        return []
+    bios = os.path.abspath("build/qemu/bios-microvm.bin")
+    tests = [("qemu start and quit (QMP)", lambda q: qemu_start(q, bios)),
+             ("ferry ping", lambda q: run([FERRY] + (["--qemu", q] if q == system else []) +
+                                          ["ping", img])[0]),
+             ("ferry cat /etc/os-release", lambda q: run([FERRY] + (["--qemu", q] if q == system else [])
+                                                         + ["cat", img, "/etc/os-release"])[0])]
+    rows = []
+    for name, fn in tests:
+        a, b = [], []
+        for _ in range(max(RUNS, 7)):
+            a.append(fn(ours))
+            b.append(fn(system))
+        rows.append((name, statistics.median(a), statistics.median(b)))
+    return rows
+
+
+def run_charged(cmd):
+    """Run cmd in a memory cgroup of its own; return (seconds, peak bytes
+    charged: ferry, qemu, the memory files, page cache), or None for the
+    bytes where no cgroup can be made here."""
+    group = None
+    for line in open("/proc/self/cgroup"):
+        hid, ctrl, path = line.rstrip("\n").split(":", 2)
+        if ctrl == "memory" and os.path.isdir(f"/sys/fs/cgroup/memory{path}"):
+            group, peak = f"/sys/fs/cgroup/memory{path}/ferry-bench-{os.getpid()}", "memory.max_usage_in_bytes"
+        elif hid == "0" and os.path.exists(f"/sys/fs/cgroup{path}/cgroup.controllers") and group is None:
+            group, peak = f"/sys/fs/cgroup{path.rstrip('/')}/ferry-bench-{os.getpid()}", "memory.peak"
+    try:
+        os.mkdir(group)
+    except (OSError, TypeError):
+        return run(cmd)[0], None
+    try:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: open(f"{group}/cgroup.procs", "w").write("0"))
+        p.wait()
+        dt = time.monotonic() - t0
+        used = int(open(f"{group}/{peak}").read())
+    finally:
+        for _ in range(50):
+            try:
+                os.rmdir(group)
+                break
+            except OSError:
+                time.sleep(0.1)
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed: {p.stderr.read().decode()[-500:]}")
+    return dt, used
+
+
+def peak_tree(cmd):
+    """Run cmd; return the peak resident memory (KiB) of ferry and of its
+    qemu, polled."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = [0, 0]
+    while p.poll() is None:
+        try:
+            kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        except OSError:
+            kids = []
+        for i, pid in enumerate([p.pid] + kids[:1]):
+            try:
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("VmHWM:"):
+                        peak[i] = max(peak[i], int(line.split()[1]))
+            except OSError:
+                pass
+        time.sleep(0.02)
+    return peak
+
+
+def many_images(count=16):
+    """Many small images, one ferry per image, N at a time (what xargs -P
+    does): wall time for each N, and the memory one run is charged."""
+    base = os.path.join(WORK, "small.img")
+    if not os.path.exists(base):
+        subprocess.run(["truncate", "-s", "64M", base], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", base], check=True)
+        subprocess.run([FERRY, "--rw", "upload", base, os.path.join(WORK, "root/etc/os-release"),
+                        "/os-release"], check=True, stdout=subprocess.DEVNULL)
+    imgs = []
+    for i in range(count):
+        p = os.path.join(WORK, f"many-{i:02}.img")
+        if not os.path.exists(p):
+            subprocess.run(["cp", "--sparse=always", base, p], check=True)
+        imgs.append(p)
+    cmd = lambda p: [FERRY, "cat", p, "/os-release"]
+    rows = []
+    for n in (1, 2, 4):
+        t0 = time.monotonic()
+        procs, queue = [], list(imgs)
+        while queue or procs:
+            while queue and len(procs) < n:
+                procs.append(subprocess.Popen(cmd(queue.pop(0)), stdout=subprocess.DEVNULL))
+            pid, status = os.wait()  # whichever ends first, as xargs does
+            if status != 0:
+                sys.exit("bench: a parallel ferry failed")
+            procs = [p for p in procs if p.pid != pid]
+        rows.append((n, time.monotonic() - t0))
+    charged = [run_charged(cmd(imgs[0]))[1] for _ in range(3)]
+    return rows, (statistics.median(charged) if None not in charged else None)
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     img = make_image()
@@ -123,7 +255,7 @@ def main():
 
     print(f"ferry {subprocess.run([FERRY, '--version'], capture_output=True, text=True).stdout.split()[1]}"
           f" against {'guestfish (libguestfs, direct backend)' if have_gf else 'nothing: guestfish is not installed'};"
-          f" accelerator: {'KVM' if kvm_usable() else 'TCG'}; medians of {RUNS} runs\n")
+          f" ferry's appliance ran under {ferry_accel(img)}; medians of {RUNS} runs\n")
     print(f"{'':38} {'ferry':>10} {'guestfish':>10} {'ratio':>8}")
     for name, f, g in rows:
         gs = f"{g[0]:9.2f}s" if g else f"{'-':>10}"
@@ -140,6 +272,24 @@ def main():
     print(f"{'peak memory of the host process, MiB':38} {peak_f / 1024:10.1f} "
           f"{peak_g / 1024 if have_gf else 0:10.1f}")
     print(f"{'size of build/ferry, MB':38} {os.path.getsize(FERRY) / 1e6:10.1f}")
+    rows, charged = many_images()
+    print(f"\nmany images: 16 images, one `ferry cat` each, N at a time ({os.cpu_count()} cores)\n")
+    print(f"{'N at a time':38} {'seconds':>10} {'images/min':>10}")
+    for n, t in rows:
+        print(f"{n:<38} {t:10.2f} {16 * 60 / t:10.1f}")
+    if charged:
+        print(f"{'memory charged to one cat (cgroup), MiB':38} {charged / 2**20:10.1f}")
+    for name, cmd in (("cat", ["cat", img, "/etc/os-release"]),
+                      ("download 256 MiB", ["download", img, "/data/big.bin", out]),
+                      ("checksum 256 MiB", ["checksum", img, "/data/big.bin"])):
+        f, q = peak_tree([FERRY] + cmd)
+        print(f"{'peak memory, ' + name + ', MiB':38} {'ferry':>6} {f / 1024:5.1f} {'qemu':>6} {q / 1024:5.1f}")
+    rows = carried_against_system(img)
+    if rows:
+        print(f"\nthe qemu ferry carries against Debian's (interleaved runs, medians)\n")
+        print(f"{'':38} {'carried':>10} {'Debian':>10} {'ratio':>8}")
+        for name, a, b in rows:
+            print(f"{name:38} {a:9.3f}s {b:9.3f}s {b / a:7.2f}x")
 
 
 if __name__ == "__main__":
