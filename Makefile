@@ -30,7 +30,8 @@ CLIENT_OBJ = $(B)/obj/cli/rpc/client.o $(B)/obj/cli/rpc/transfer.o
 # build.sh runs first; the Makefile only links it in.
 APPL       = $(B)/appliance
 APPL_FILES = $(APPL)/vmlinux.zst $(APPL)/initrd.zst $(APPL)/kernel-version \
-             $(APPL)/qemu.zst $(APPL)/bios.zst $(APPL)/qemu-version
+             $(APPL)/qemu.zst $(APPL)/bios.zst $(APPL)/qemu-version \
+             $(APPL)/state.zst $(APPL)/state.sig
 EMBED_OBJ  = $(B)/obj/embed/appliance.o $(B)/obj/embed/blob.o
 
 all: $(B)/ferryd $(B)/ferry
@@ -92,7 +93,8 @@ $(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DKERNEL_ZST='"$(APPL)/vmlinux.zst"' -DINITRD_ZST='"$(APPL)/initrd.zst"' \
 	      -DKERNEL_VERSION='"$(APPL)/kernel-version"' -DQEMU_ZST='"$(APPL)/qemu.zst"' \
-	      -DBIOS_ZST='"$(APPL)/bios.zst"' -DQEMU_VERSION='"$(APPL)/qemu-version"' -o $@ $<
+	      -DBIOS_ZST='"$(APPL)/bios.zst"' -DQEMU_VERSION='"$(APPL)/qemu-version"' \
+	      -DSTATE_ZST='"$(APPL)/state.zst"' -DSTATE_SIG='"$(APPL)/state.sig"' -o $@ $<
 
 $(B)/ferry: $(CLI_OBJ) $(EMBED_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libmd.a \

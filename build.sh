@@ -74,7 +74,22 @@ build() {
     done
     cmp -s build/qemu/qemu-version build/appliance/qemu-version ||
         cp build/qemu/qemu-version build/appliance/qemu-version
+    for f in state.zst state.sig; do
+        [ -e "build/appliance/$f" ] || : > "build/appliance/$f"
+    done
     make -s -j"$jobs" build/ferry
+    # the saved appliance (docs/appliance.md): this ferry boots its appliance
+    # and its qemu saves it; made again when what goes into it changed
+    key=$(cat build/appliance/{qemu,bios,vmlinux,initrd}.zst cli/launch/*.[ch] proto/wake.[ch] |
+          sha256sum)
+    if [ "$(cat build/appliance/state.key 2>/dev/null)" != "$key" ]; then
+        FERRY_SAVE_STATE=build/state build/ferry
+        zstd -q -f -19 -T0 build/state -o build/appliance/state.zst
+        mv build/state.sig build/appliance/state.sig
+        rm -f build/state
+        echo "$key" > build/appliance/state.key
+        make -s -j"$jobs" build/ferry
+    fi
     build/ferry help --man > build/ferry.1
     build/ferry help --bash-completion > build/ferry.bash-completion
 }

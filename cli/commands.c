@@ -55,12 +55,18 @@ const struct opt global_opts[] = {
 };
 
 const char *const environment[][2] = {
+    { "FERRY_NO_RESUME",
+      "when set, boot the appliance instead of resuming the saved one; so do FERRY_CPU, "
+      "FERRY_CHUNK_SIZE, FERRY_READAHEAD_KB, FERRY_APPEND, a machine other than microvm, "
+      "--qemu, a --memsize other than 256 and more than four images" },
     { "FERRY_MACHINE", "qemu's machine: microvm (the default), or q35" },
     { "FERRY_CPU", "qemu's -cpu (default qemu64 under TCG, host with KVM)" },
     { "FERRY_CHUNK_SIZE", "bytes per chunk of a transfer (default 262144)" },
     { "FERRY_READAHEAD_KB", "the appliance's readahead on its disks (default 4096)" },
     { "FERRY_APPEND", "more words for the appliance's kernel command line" },
     { "FERRY_DAEMON", "with --test-root, the ferryd to run (default: beside ferry)" },
+    { "FERRY_SAVE_STATE",
+      "the build: with no arguments, boot the appliance and save it into this file" },
     { NULL, NULL },
 };
 

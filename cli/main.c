@@ -206,6 +206,9 @@ int main(int argc, char **argv)
     s.machine = env_str("FERRY_MACHINE", "microvm");
     s.qemu = env_str("FERRY_QEMU", NULL);
 
+    /* the build makes the saved appliance this way (launch/save.c) */
+    if (getenv("FERRY_SAVE_STATE") && argc == 1)
+        return launch_save_state(&s, getenv("FERRY_SAVE_STATE"));
     status = global_options(&s, argc, argv);
     if (status == 0)
         status = run(&s, argc, argv);

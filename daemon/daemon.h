@@ -97,6 +97,10 @@ int reopen_root(void);
 void appliance_init(void);
 void appliance_settings(void);
 int appliance_channel(void);
+/* wake.c: a saved appliance (booted with ferry.wake) waits on the channel
+ * for its wake record and applies it; -1 if none came */
+bool appliance_saved(void);
+int appliance_wake(int fd);
 void appliance_poweroff(void) __attribute__((noreturn));
 
 /* run.c: run a helper program (tar, blkid, lvm). Its stderr is kept for

@@ -83,12 +83,12 @@ int main(int argc, char **argv)
     }
     if (d.appliance) {
         appliance_init();
-        appliance_settings();
         root = "/sysroot";
         d.tar = APPLIANCE_TAR;
         fd = appliance_channel();
-        if (fd < 0)
+        if (fd < 0 || (appliance_saved() && appliance_wake(fd) < 0))
             appliance_poweroff();
+        appliance_settings();
     }
     if (!root || fd < 0 || d.chunk_size == 0 || d.chunk_size > FERRY_MAX_CHUNK)
         usage();

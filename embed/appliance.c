@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@ extern const unsigned char ferry_initrd_zst[], ferry_initrd_zst_end[];
 extern const char ferry_kernel_version[];
 extern const unsigned char ferry_qemu_zst[], ferry_qemu_zst_end[];
 extern const unsigned char ferry_bios_zst[], ferry_bios_zst_end[];
+extern const unsigned char ferry_state_zst[], ferry_state_zst_end[];
+extern const char ferry_state_sig[];
 extern const char ferry_qemu_version[];
 
 /* The largest appliance part we accept to unpack: a bound on a damaged size field. */
@@ -48,7 +51,8 @@ const char *appliance_kernel_version(void)
 static long long inflate_into(int fd, const unsigned char *z, size_t zlen, const char *name,
                               char *err, size_t errsz)
 {
-    static unsigned char out[256 << 10];
+    enum { OUT = 256 << 10 };
+    unsigned char *out = malloc(OUT); /* a thread of its own may stream the state */
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     ZSTD_inBuffer in = { z, zlen, 0 };
     long page = sysconf(_SC_PAGESIZE);
@@ -56,12 +60,14 @@ static long long inflate_into(int fd, const unsigned char *z, size_t zlen, const
     long long total = 0;
     size_t r = 1;
 
-    if (!dc) {
+    if (!dc || !out) {
         snprintf(err, errsz, "%s: out of memory", name);
+        ZSTD_freeDCtx(dc);
+        free(out);
         return -1;
     }
     while (r != 0 && in.pos < in.size) {
-        ZSTD_outBuffer o = { out, sizeof out, 0 };
+        ZSTD_outBuffer o = { out, OUT, 0 };
         r = ZSTD_decompressStream(dc, &o, &in);
         if (ZSTD_isError(r)) {
             snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: %s)", name,
@@ -76,6 +82,7 @@ static long long inflate_into(int fd, const unsigned char *z, size_t zlen, const
             if (n <= 0) {
                 snprintf(err, errsz, "%s: %s", name, n < 0 ? strerror(errno) : "short write");
                 ZSTD_freeDCtx(dc);
+                free(out);
                 return -1;
             }
             at += n;
@@ -92,6 +99,7 @@ static long long inflate_into(int fd, const unsigned char *z, size_t zlen, const
         total = -1;
     }
     ZSTD_freeDCtx(dc);
+    free(out);
     return total;
 }
 
@@ -159,6 +167,25 @@ const char *appliance_qemu_version(void)
     if (!v[0])
         snprintf(v, sizeof v, "%.*s", (int) strcspn(ferry_qemu_version, "\n"), ferry_qemu_version);
     return v;
+}
+
+const char *appliance_state_signature(void)
+{
+    return ferry_state_zst_end - ferry_state_zst > 0 ? ferry_state_sig : NULL;
+}
+
+int appliance_stream_state(int fd, char *err, size_t errsz)
+{
+    size_t zlen = ferry_state_zst_end - ferry_state_zst;
+    unsigned long long size = ZSTD_getFrameContentSize(ferry_state_zst, zlen);
+    long long got = inflate_into(fd, ferry_state_zst, zlen, "ferry-state", err, errsz);
+
+    if (got >= 0 && (unsigned long long) got != size) {
+        snprintf(err, errsz, "the appliance inside this ferry is damaged (%s: %s)", "ferry-state",
+                 "wrong size");
+        return -1;
+    }
+    return got < 0 ? -1 : 0;
 }
 
 int appliance_unpack_qemu(int *qemu_fd, int *bios_fd, char *err, size_t errsz)

@@ -18,4 +18,11 @@ int appliance_unpack(int *kernel_fd, int *initrd_fd, char *err, size_t errsz);
 const char *appliance_qemu_version(void);
 int appliance_unpack_qemu(int *qemu_fd, int *bios_fd, char *err, size_t errsz);
 
+/* The saved appliance: the machine signature it was saved with (what qemu's
+ * command line must be to resume it; see cli/launch/qemu.c), or NULL if
+ * this ferry carries none; and its qemu state, decompressed into fd (a
+ * pipe qemu reads as it goes): 0, or -1 with a message in err. */
+const char *appliance_state_signature(void);
+int appliance_stream_state(int fd, char *err, size_t errsz);
+
 #endif

@@ -1,7 +1,8 @@
 /* blob.S: the compressed appliance and the qemu that runs it, linked into
  * ferry as read-only data. The build passes the file names as KERNEL_ZST,
  * INITRD_ZST, KERNEL_VERSION, QEMU_ZST, BIOS_ZST and QEMU_VERSION (see the
- * Makefile). */
+ * Makefile); STATE_ZST and STATE_SIG are the saved appliance (empty files
+ * when there is none). */
     .section .rodata.ferry_appliance, "a"
     .balign 64
     .global ferry_kernel_zst, ferry_kernel_zst_end
@@ -30,5 +31,14 @@ ferry_bios_zst_end:
     .global ferry_qemu_version
 ferry_qemu_version:
     .incbin QEMU_VERSION
+    .byte 0
+    .balign 64
+    .global ferry_state_zst, ferry_state_zst_end
+ferry_state_zst:
+    .incbin STATE_ZST
+ferry_state_zst_end:
+    .global ferry_state_sig
+ferry_state_sig:
+    .incbin STATE_SIG
     .byte 0
     .section .note.GNU-stack, "", @progbits

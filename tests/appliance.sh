@@ -219,9 +219,11 @@ printf '\377\377\377\377' | dd of="$tmp/bad.qcow2" bs=1 seek=20 conv=notrunc sta
 err=$("$FERRY" ls "$tmp/bad.qcow2" / 2>&1); status=$?
 case "$status $err" in "1 "*"qemu said"*"qcow2"*) pass damaged_qcow2_shows_qemus_reason ;;
     *) fail damaged_qcow2_shows_qemus_reason "$status $err" ;; esac
-# a damaged appliance inside the executable
-cp build/ferry "$tmp/ferry-damaged"
-python3 - "$tmp/ferry-damaged" build/appliance/vmlinux.zst <<'EOF'
+# a damaged appliance inside the executable: its kernel (for a boot), its
+# saved state (for a resume)
+damage() {
+    cp build/ferry "$tmp/ferry-damaged"
+    python3 - "$tmp/ferry-damaged" "$1" <<'EOF'
 import sys
 exe = bytearray(open(sys.argv[1], 'rb').read())
 blob = open(sys.argv[2], 'rb').read()
@@ -231,9 +233,16 @@ for i in range(at + len(blob) // 2, at + len(blob) // 2 + 64):
     exe[i] ^= 0x5a
 open(sys.argv[1], 'wb').write(exe)
 EOF
-err=$("$tmp/ferry-damaged" ls "$img/ext4.img" / 2>&1); status=$?
-case "$status $err" in "1 "*"appliance inside this ferry is damaged"*) pass damaged_appliance_detected ;;
+}
+damage build/appliance/vmlinux.zst
+err=$(FERRY_NO_RESUME=1 "$tmp/ferry-damaged" ls "$img/ext4.img" / 2>&1); status=$?
+case "$status $err" in "1 "*"appliance inside this ferry is damaged (ferry-kernel"*) pass damaged_appliance_detected ;;
     *) fail damaged_appliance_detected "$status $err" ;; esac
+# (the saved one is only a shortcut: ferry says so and boots)
+damage build/appliance/state.zst
+err=$("$tmp/ferry-damaged" ls "$img/ext4.img" /data 2>&1); status=$?
+case "$status $err" in "0 ferry: the appliance inside this ferry is damaged (ferry-state: "*"; booting instead"*random.bin*) pass damaged_saved_appliance_detected ;;
+    *) fail damaged_saved_appliance_detected "$status $err" ;; esac
 # a guest that never says hello
 printf '#!/bin/sh\nsleep 60\n' > "$tmp/silent-qemu" && chmod +x "$tmp/silent-qemu"
 start=$(date +%s)
@@ -253,10 +262,14 @@ chmod +x "$tmp/old-qemu"
 expect no_microvm_falls_back_to_q35 "deeper" \
     "$(FERRY_QEMU="$tmp/old-qemu" "$FERRY" -m /dev/sda1 cat "$img/gpt.img" /data/sub/deep.txt)"
 
-# ---- -v shows the guest console and the qemu line
-out=$("$FERRY" -v ping "$img/ext4.img" 2>&1)
+# ---- -v shows the guest console and the qemu line: a boot's kernel
+# messages, or what ferryd says when it wakes the saved appliance
+out=$(FERRY_NO_RESUME=1 "$FERRY" -v ping "$img/ext4.img" 2>&1)
 case $out in *"ferry: qemu: "*"-sandbox on"*"Linux version 6.1"*) pass verbose_shows_qemu_and_console ;;
     *) fail verbose_shows_qemu_and_console "$(echo "$out" | head -3)" ;; esac
+out=$("$FERRY" -v ping "$img/ext4.img" 2>&1)
+case $out in *"ferry: qemu: "*"-incoming fd:9"*"ferryd: woken at "*) pass verbose_shows_the_wake ;;
+    *) fail verbose_shows_the_wake "$(echo "$out" | tail -3)" ;; esac
 # qemu confined: seccomp with every deny option, no default devices, no network
 qline=$(echo "$out" | grep '^ferry: qemu: ')
 case $qline in

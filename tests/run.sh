@@ -37,6 +37,7 @@ part appliance tests/appliance.sh
 part forensic tests/forensic.sh
 part trust tests/trust.sh
 part emptyroot tests/emptyroot.sh
+part resume tests/resume.sh
 part manyimages tests/manyimages.sh
 part kvm tests/kvm.sh
 

@@ -84,6 +84,16 @@ static int node(char *out, size_t size, struct argv *a, struct fdmap *m, struct 
     return n + snprintf(out + n, size - n, "}");
 }
 
+void blockdev_empty(struct argv *a, struct fdmap *map, int fd, int index)
+{
+    char file[256];
+
+    file_node(file, sizeof file, a, map, fd, true, false); /* a character device */
+    arg(a, "-blockdev");
+    arg(a, "{\"node-name\":\"disk%d\",\"driver\":\"raw\",\"read-only\":true,\"file\":%s}", index,
+        file);
+}
+
 void blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
                    int index, bool rw)
 {

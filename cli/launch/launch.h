@@ -19,7 +19,18 @@ struct fdmap {
 #define FD_CONSOLE 6
 #define FD_BIOS 7
 #define FD_PROGRAM 8 /* the carried qemu, run from it (close-on-exec) */
+#define FD_STATE 9   /* the saved appliance, when resuming it */
+#define FD_QMP 9     /* qemu's monitor, when saving it (the two never meet) */
 #define FD_FIRST_IMAGE 10
+
+/* The CPU model of the saved appliance: a resumed kernel keeps the CPU it
+ * booted on, so a resume uses this one whatever the accelerator. */
+#define SAVED_CPU "qemu64"
+/* Its disk slots: a resumed kernel keeps the devices it booted with, so
+ * the saved appliance booted with this many empty disks, and a resume
+ * plugs the user's images into the first of them (the rest stay empty):
+ * a run with more images boots. */
+#define SAVED_DISKS 4
 
 /* A command line being built. */
 struct argv {
@@ -32,6 +43,14 @@ void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 
  * its descriptors go into map, the files qemu opens by path into c. */
 void blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
                    int index, bool rw);
+/* An empty disk (/dev/null, given as fd) in a slot of the saved appliance. */
+void blockdev_empty(struct argv *a, struct fdmap *map, int fd, int index);
+
+/* qemu.c: whether the qemu is the one ferry carries. resume.c: stream
+ * the saved appliance into fd (a pipe qemu reads) from a thread of its
+ * own; 0, or -1 reported. */
+bool launch_carried(void);
+int resume_feed(int fd);
 
 /* accel.c: KVM, when it can be had. */
 enum kvm_state { KVM_USABLE, KVM_ABSENT, KVM_DENIED };

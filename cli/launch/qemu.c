@@ -23,6 +23,7 @@
 #include "launch/launch.h"
 #include "launch/session.h"
 #include "output/output.h"
+#include "wake.h"
 
 pid_t session_child;
 
@@ -40,19 +41,6 @@ pid_t fork_child(void)
             _exit(1);
     }
     return session_child;
-}
-
-void arg(struct argv *a, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    if (a->n >= (int) (sizeof a->v / sizeof a->v[0]) - 1 || vasprintf(&s, fmt, ap) < 0)
-        abort(); /* a command line past its bounds: nothing to save */
-    va_end(ap);
-    a->v[a->n++] = s;
-    a->v[a->n] = NULL;
 }
 
 /* The qemu --qemu ($FERRY_QEMU) names: a path, or a name looked up in
@@ -82,6 +70,8 @@ static struct {
     const char *qemu;  /* a qemu of the system (--qemu), or NULL: ours */
     int carried, bios; /* ours, and its firmware, as memory files */
     int kernel, initrd, console, qemu_err, null;
+    int qmp;   /* the monitor, when saving */
+    int empty; /* /dev/null read-only: an empty disk slot of the saved appliance */
     struct image_file *images[MAX_IMAGES];
 } run;
 
@@ -104,12 +94,10 @@ int launch_prepare(struct session *s)
         if (!(run.images[i] = image_open(s->images[i].path, s->images[i].format, s->rw, s->external,
                                          s->verbose)))
             return -1;
-    if (appliance_unpack(&run.kernel, &run.initrd, err, sizeof err) < 0) {
-        report("%s", err);
-        return -1;
-    }
+    run.kernel = run.initrd = -1; /* unpacked for a boot only */
     if (console_start(s->verbose, &run.console, &run.qemu_err) < 0 ||
-        (run.null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        (run.null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+        (run.empty = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         report("the console: %s", strerror(errno));
         return -1;
     }
@@ -180,13 +168,35 @@ static void allow_carried(struct confine *c, bool kvm)
         confine_allow(c, kvm_device(), CONFINE_READ | CONFINE_WRITE | CONFINE_DEVICE);
 }
 
-static void append(struct session *s, bool kvm, const char *machine, struct argv *a)
+/* The kernel, its initramfs and its arguments. */
+static void kernel_args(struct session *s, bool kvm, enum launch_mode mode, struct argv *a)
 {
-    bool micro = !strcmp(machine, "microvm");
-    const char *bus = micro ? "device" : "pci";
     char tsc[48] = "";
     const char *chunk = getenv("FERRY_CHUNK_SIZE"), *ra = getenv("FERRY_READAHEAD_KB");
     const char *extra = getenv("FERRY_APPEND");
+
+    arg(a, "-kernel");
+    arg(a, "/proc/self/fd/%d", FD_KERNEL);
+    arg(a, "-initrd");
+    arg(a, "/proc/self/fd/%d", FD_INITRD);
+    if (!kvm)
+        snprintf(tsc, sizeof tsc, " tsc_early_khz=%lu", host_tsc_khz());
+    /* an oops is a kernel that cannot be trusted to read on: it panics,
+     * qemu exits, and ferry says the kernel crashed */
+    arg(a, "-append");
+    arg(a,
+        "console=ttyS0 panic=-1 oops=panic reboot=t tsc=reliable no_timer_check%s %s%s%s%s%s %s%s",
+        tsc, s->verbose && mode != LAUNCH_SAVE ? "loglevel=7" : "quiet loglevel=3",
+        chunk && *chunk ? " ferry.chunk_size=" : "", chunk && *chunk ? chunk : "",
+        ra && *ra ? " ferry.readahead_kb=" : "", ra && *ra ? ra : "", extra ? extra : "",
+        mode == LAUNCH_SAVE ? " ferry.wake clocksource=jiffies" : "");
+}
+
+static void append(struct session *s, bool kvm, const char *machine, enum launch_mode mode,
+                   struct argv *a)
+{
+    bool micro = !strcmp(machine, "microvm");
+    const char *bus = micro ? "device" : "pci";
 
     arg(a, "-nodefaults");
     arg(a, "-no-user-config");
@@ -197,7 +207,7 @@ static void append(struct session *s, bool kvm, const char *machine, struct argv
     arg(a, "-accel");
     arg(a, kvm ? "kvm" : "tcg");
     arg(a, "-cpu");
-    arg(a, "%s", cpu_model(kvm, s->verbose));
+    arg(a, "%s", mode == LAUNCH_BOOT ? cpu_model(kvm, s->verbose) : SAVED_CPU);
     arg(a, "-m");
     arg(a, "%u", s->memsize_mb);
     arg(a, "-no-reboot");
@@ -205,23 +215,13 @@ static void append(struct session *s, bool kvm, const char *machine, struct argv
     arg(a, "-sandbox");
     arg(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     /* /proc/self/fd rather than /dev/fd: an empty root has no /dev/fd */
-    arg(a, "-kernel");
-    arg(a, "/proc/self/fd/%d", FD_KERNEL);
-    arg(a, "-initrd");
-    arg(a, "/proc/self/fd/%d", FD_INITRD);
     if (run.bios >= 0) {
         arg(a, "-bios");
         arg(a, "/proc/self/fd/%d", FD_BIOS);
     }
-    if (!kvm)
-        snprintf(tsc, sizeof tsc, " tsc_early_khz=%lu", host_tsc_khz());
-    /* an oops is a kernel that cannot be trusted to read on: it panics,
-     * qemu exits, and ferry says the kernel crashed */
-    arg(a, "-append");
-    arg(a, "console=ttyS0 panic=-1 oops=panic reboot=t tsc=reliable no_timer_check%s %s%s%s%s%s %s",
-        tsc, s->verbose ? "loglevel=7" : "quiet loglevel=3",
-        chunk && *chunk ? " ferry.chunk_size=" : "", chunk && *chunk ? chunk : "",
-        ra && *ra ? " ferry.readahead_kb=" : "", ra && *ra ? ra : "", extra ? extra : "");
+    /* a resumed kernel is in the state, its arguments read long ago */
+    if (mode != LAUNCH_RESUME)
+        kernel_args(s, kvm, mode, a);
     arg(a, "-chardev");
     arg(a, "socket,id=con,fd=%d", FD_CONSOLE);
     arg(a, "-serial");
@@ -232,14 +232,88 @@ static void append(struct session *s, bool kvm, const char *machine, struct argv
     arg(a, "virtio-serial-%s,max_ports=2", bus);
     arg(a, "-device");
     arg(a, "virtserialport,chardev=channel,name=" FERRY_CHANNEL_NAME);
+    if (mode == LAUNCH_RESUME) {
+        arg(a, "-incoming");
+        arg(a, "fd:%d", FD_STATE);
+    } else if (mode == LAUNCH_SAVE) {
+        arg(a, "-chardev");
+        arg(a, "socket,id=qmp,fd=%d", FD_QMP);
+        arg(a, "-mon");
+        arg(a, "chardev=qmp,mode=control");
+    }
 }
 
-int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
+/* The machine a saved state belongs to: qemu's command line as the save
+ * had it, without the kernel's arguments (a resumed kernel never reads
+ * them again) and without what only the save adds. A state resumes only
+ * into the same machine: same devices, memory, CPU, firmware. */
+static void signature(struct session *s, char *out, size_t size)
+{
+    struct argv a = { 0 };
+    size_t o = 0;
+
+    append(s, false, "microvm", LAUNCH_BOOT, &a);
+    out[0] = '\0';
+    for (int i = 0; i < a.n; i++) {
+        bool skip = i > 0 && (!strcmp(a.v[i - 1], "-append") || !strcmp(a.v[i - 1], "-cpu"));
+        if (!skip && o < size)
+            o += snprintf(out + o, size - o, "%s%s", o ? " " : "", a.v[i]);
+    }
+    for (int i = 0; i < a.n; i++)
+        free(a.v[i]);
+    if (o < size)
+        snprintf(out + o, size - o, " (%d disk slots)", SAVED_DISKS);
+}
+
+bool launch_carried(void)
+{
+    return !run.qemu;
+}
+
+void launch_save_channel(int qmp)
+{
+    run.qmp = qmp;
+}
+
+const char *launch_signature(struct session *s)
+{
+    static char sig[2048];
+
+    signature(s, sig, sizeof sig);
+    return sig;
+}
+
+int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum launch_mode mode)
 {
     struct argv a = { 0 };
     struct fdmap m = { 0 };
     struct confine c;
     bool micro = !strcmp(machine, "microvm");
+    int state = -1;
+    char err[256];
+
+    const char *test_state = getenv("FERRY_TEST_STATE"); /* tests: a state of their own */
+    int feed = -1;
+    if (mode == LAUNCH_RESUME && test_state) {
+        if ((state = open(test_state, O_RDONLY | O_CLOEXEC)) < 0) {
+            report("%s: %s", test_state, strerror(errno));
+            return -1;
+        }
+    } else if (mode == LAUNCH_RESUME) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            report("pipe: %s", strerror(errno));
+            return -1;
+        }
+        state = p[0];
+        feed = p[1];
+        fcntl(feed, F_SETPIPE_SZ, 1 << 20); /* fewer trips between the two */
+    }
+    if (mode != LAUNCH_RESUME && run.kernel < 0 &&
+        appliance_unpack(&run.kernel, &run.initrd, err, sizeof err) < 0) {
+        report("%s", err);
+        return -1;
+    }
 
     confine_init(&c);
     if (run.qemu)
@@ -250,10 +324,11 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
                        { run.null, 1 },
                        { run.qemu_err, 2 },
                        { fd, FD_CHANNEL },
+                       { run.console, FD_CONSOLE },
                        { run.kernel, FD_KERNEL },
-                       { run.initrd, FD_INITRD },
-                       { run.console, FD_CONSOLE } };
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+                       { run.initrd, FD_INITRD } };
+    /* a resumed kernel is in the state: no kernel or initramfs to unpack */
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] - (mode == LAUNCH_RESUME ? 2 : 0); i++) {
         m.from[m.n] = fixed[i][0];
         m.to[m.n++] = fixed[i][1];
     }
@@ -263,12 +338,22 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
         m.from[m.n] = run.carried;
         m.to[m.n++] = FD_PROGRAM;
     }
+    if (mode != LAUNCH_BOOT) {
+        m.from[m.n] = mode == LAUNCH_RESUME ? state : run.qmp;
+        m.to[m.n++] = mode == LAUNCH_RESUME ? FD_STATE : FD_QMP;
+    }
     arg(&a, "%s", run.qemu ? run.qemu : "qemu-system-x86_64");
-    append(s, kvm, machine, &a);
-    for (int i = 0; i < s->nimages; i++) {
-        blockdev_args(&a, &m, &c, run.images[i], i, s->rw);
+    append(s, kvm, machine, mode, &a);
+    for (int i = 0; i < (mode == LAUNCH_BOOT ? s->nimages : SAVED_DISKS); i++) {
+        if (i < s->nimages)
+            blockdev_args(&a, &m, &c, run.images[i], i, s->rw);
+        else
+            blockdev_empty(&a, &m, run.empty, i);
         arg(&a, "-device");
-        arg(&a, "virtio-blk-%s,drive=disk%d,serial=sd%c", micro ? "device" : "pci", i, 'a' + i);
+        if (i < s->nimages)
+            arg(&a, "virtio-blk-%s,drive=disk%d,serial=sd%c", micro ? "device" : "pci", i, 'a' + i);
+        else
+            arg(&a, "virtio-blk-device,drive=disk%d,serial=" FERRY_WAKE_EMPTY, i);
     }
     if (s->verbose) {
         fprintf(stderr, "ferry: qemu:");
@@ -286,8 +371,13 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
             report("this kernel has no Landlock: qemu is confined by its seccomp sandbox, and "
                    "gets the images as descriptors");
     }
-    if (fork_child() < 0)
+    if (fork_child() < 0) {
+        if (state >= 0)
+            close(state);
+        if (feed >= 0)
+            close(feed);
         return -1;
+    }
     if (session_child == 0) {
         static const char cant[] = "ferry: cannot confine qemu\n";
         place_fds(&m);
@@ -306,6 +396,14 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine)
         write(2, why, strlen(why));
         write(2, "\n", 1);
         _exit(127);
+    }
+    if (state >= 0)
+        close(state);
+    /* the state is decompressed while qemu starts and reads it (after the
+     * fork: a thread must not hold a lock the child would need) */
+    if (feed >= 0 && resume_feed(feed) < 0) {
+        close(feed);
+        return -1;
     }
     for (int i = 0; i < a.n; i++)
         free(a.v[i]);

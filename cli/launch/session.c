@@ -14,20 +14,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "appliance.h"
 #include "commands.h"
 #include "launch/console.h"
 #include "launch/launch.h"
 #include "launch/session.h"
 #include "output/output.h"
+#include "wake.h"
 
 #define KVM_HUNG_CPU_MS 5000
+/* A saved appliance that has not said hello in this long never will: boot
+ * instead (a resume takes a few tenths of a second under TCG). */
+#define RESUME_LIMIT_MS 10000
 
-enum outcome { UP, FAILED, TIMED_OUT, HUNG };
+enum outcome { UP, FAILED, TIMED_OUT, HUNG, BAD_STATE };
 
 /* The processor time a process has used, in ms (all its threads). */
 static long cpu_ms(pid_t pid)
@@ -90,34 +96,62 @@ static enum outcome await(struct session *s, int fd, bool watch, int launch_ms)
     return s->cl.err == ETIMEDOUT ? TIMED_OUT : FAILED;
 }
 
-/* One try: start the other end and wait for its hello. */
-static enum outcome attempt(struct session *s, bool kvm, const char *machine)
+/* What is new in this run, for the saved appliance: it waits for this
+ * before anything else, and it is all that differs between runs. */
+static int send_wake(struct session *s, int fd)
 {
-    int sv[2];
+    struct ferry_wake w = { .disks = s->nimages, .flags = s->verbose ? FERRY_WAKE_VERBOSE : 0 };
+    unsigned char rec[FERRY_WAKE_SIZE];
+    struct timespec now;
+
+    if (getrandom(w.seed, sizeof w.seed, 0) != sizeof w.seed)
+        return -1;
+    clock_gettime(CLOCK_REALTIME, &now);
+    w.sec = now.tv_sec;
+    w.nsec = now.tv_nsec;
+    wake_encode(&w, rec);
+    return write(fd, rec, sizeof rec) == sizeof rec ? 0 : -1;
+}
+
+/* One try: start the other end and wait for its hello. */
+static enum outcome attempt(struct session *s, bool kvm, const char *machine, enum launch_mode mode)
+{
+    int sv[2], limit = s->launch_timeout_s * 1000;
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         snprintf(s->cl.msg, sizeof s->cl.msg, "socketpair: %s", strerror(errno));
         return FAILED;
     }
-    int r = s->test_root ? launch_test_daemon(s, sv[1]) : launch_qemu(s, sv[1], kvm, machine);
+    int r = s->test_root ? launch_test_daemon(s, sv[1]) : launch_qemu(s, sv[1], kvm, machine, mode);
     close(sv[1]);
+    if (r == 0 && mode == LAUNCH_RESUME) {
+        limit = limit < RESUME_LIMIT_MS ? limit : RESUME_LIMIT_MS;
+        r = send_wake(s, sv[0]);
+    }
     if (r < 0) {
         close(sv[0]);
         snprintf(s->cl.msg, sizeof s->cl.msg, "the appliance could not be started");
         return FAILED;
     }
-    enum outcome o = await(s, sv[0], kvm, s->launch_timeout_s * 1000);
-    if (o == UP)
+    enum outcome o = await(s, sv[0], kvm, limit);
+    if (o == UP) {
+        launch_resume_end(); /* qemu has read all of the state */
         return UP;
+    }
     if (o == TIMED_OUT)
         snprintf(s->cl.msg, sizeof s->cl.msg, "the appliance did not start within %d s",
-                 s->launch_timeout_s);
+                 limit / 1000);
     else if (o == FAILED && !s->cl.msg[0])
         snprintf(s->cl.msg, sizeof s->cl.msg, "the appliance exited before it said hello");
     kill(session_child, SIGKILL);
     waitpid(session_child, NULL, 0);
     session_child = 0;
     close(sv[0]);
+    const char *damaged = launch_resume_end();
+    if (damaged) {
+        report("%s; booting instead", damaged);
+        o = BAD_STATE;
+    }
     client_free(&s->cl);
     return o;
 }
@@ -135,6 +169,49 @@ static bool kvm_said_no(uint64_t mark)
         "kvm_init",
         "/dev/kvm",
     };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (console_qemu_said(words[i], mark))
+            return true;
+    return false;
+}
+
+/* Whether this run can resume the saved appliance; if not, and verbose,
+ * say why. */
+static bool can_resume(struct session *s, const char *machine)
+{
+    static const char *const knobs[] = { "FERRY_CPU", "FERRY_APPEND", "FERRY_CHUNK_SIZE",
+                                         "FERRY_READAHEAD_KB", "FERRY_NO_RESUME" };
+    const char *saved = appliance_state_signature(), *why = NULL;
+
+    if (!launch_carried())
+        why = "a qemu of the system was chosen";
+    else if (!saved)
+        why = "this ferry carries no saved appliance";
+    else if (strcmp(machine, "microvm"))
+        why = "the machine is not microvm";
+    for (size_t i = 0; !why && i < sizeof knobs / sizeof knobs[0]; i++)
+        if (getenv(knobs[i]) && *getenv(knobs[i]))
+            why = knobs[i];
+    if (!why && s->nimages > SAVED_DISKS)
+        why = "more images than the saved appliance has slots for";
+    if (!why) {
+        if (strcmp(launch_signature(s), saved))
+            why = "the machine differs from the saved one (--memsize?)";
+    }
+    if (why && s->verbose)
+        report("booting the appliance: %s", why);
+    return !why;
+}
+
+/* Did a resume fail because of the saved state, so that a boot may do
+ * better? Not when qemu refused something else (an image): a boot would
+ * only fail the same way, later. */
+static bool resume_failed(enum outcome o, uint64_t mark)
+{
+    static const char *const words[] = { "migration", "savevm",   "vmstate", "section",
+                                         "RAM block", "ramblock", "incoming" };
+    if (o == TIMED_OUT || o == BAD_STATE)
+        return true;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (console_qemu_said(words[i], mark))
             return true;
@@ -180,6 +257,27 @@ static void crash_or_console(void)
     console_tail();
 }
 
+/* Resume the saved appliance when this run can, else boot it. A resume
+ * that failed because of the state boots instead; one that spun under KVM
+ * is KVM's failure, left to the caller's fallback. */
+static enum outcome start(struct session *s, bool kvm, const char *machine, uint64_t *mark)
+{
+    enum outcome o;
+
+    if (s->test_root || !can_resume(s, machine))
+        return attempt(s, kvm, machine, LAUNCH_BOOT);
+    o = attempt(s, kvm, machine, LAUNCH_RESUME);
+    s->resumed = o == UP;
+    if (o == UP || o == HUNG || !resume_failed(o, *mark))
+        return o;
+    if (s->verbose) {
+        report("the saved appliance did not start (%s); booting it", s->cl.msg);
+        console_tail();
+    }
+    *mark = console_qemu_mark();
+    return attempt(s, kvm, machine, LAUNCH_BOOT);
+}
+
 int session_start(struct session *s)
 {
     bool kvm = choose_kvm(s);
@@ -189,7 +287,7 @@ int session_start(struct session *s)
     if (!s->test_root && launch_prepare(s) < 0)
         return EXIT_FAILED;
     uint64_t mark = s->test_root ? 0 : console_qemu_mark();
-    o = attempt(s, kvm, machine);
+    o = start(s, kvm, machine, &mark);
     /* qemu older than 4.2 has no microvm: the PC machine then, with the
      * same accelerator */
     if (o == FAILED && !s->test_root && !strcmp(machine, "microvm") &&
@@ -198,9 +296,10 @@ int session_start(struct session *s)
             report("qemu has no microvm machine; using q35");
         machine = s->machine = "q35";
         mark = console_qemu_mark();
-        o = attempt(s, kvm, machine);
+        o = attempt(s, kvm, machine, LAUNCH_BOOT);
     }
-    if (kvm && !strcmp(s->accel, "auto") && (o == HUNG || (o == FAILED && kvm_said_no(mark)))) {
+    if (kvm && !strcmp(s->accel, "auto") &&
+        (o == HUNG || (o == FAILED && kvm_said_no(mark)))) {
         if (o == HUNG)
             report("the KVM guest used %d s of processor time without a sign of life; falling "
                    "back to TCG",
@@ -210,7 +309,7 @@ int session_start(struct session *s)
         if (o == FAILED)
             console_tail();
         kvm = false;
-        o = attempt(s, kvm, machine);
+        o = start(s, kvm, machine, &mark);
     }
     if (o != UP) {
         report("%s", o == HUNG ? "the guest spun without a word" : s->cl.msg);
@@ -220,8 +319,9 @@ int session_start(struct session *s)
     s->started = true;
     s->kvm = kvm;
     if (s->verbose)
-        report("appliance up (%s, %s): ferryd %s, protocol %u, kernel %s", kvm ? "KVM" : "TCG",
-               machine, s->cl.daemon_version, s->cl.protocol_version, s->cl.kernel_version);
+        report("appliance up (%s, %s, %s): ferryd %s, protocol %u, kernel %s", kvm ? "KVM" : "TCG",
+               machine, s->resumed ? "resumed" : "booted", s->cl.daemon_version,
+               s->cl.protocol_version, s->cl.kernel_version);
     return EXIT_OK;
 }
 

@@ -43,7 +43,8 @@ struct session {
     char **typed_argv;
     const char *command; /* names the command in messages */
     bool started;
-    bool kvm; /* the appliance runs under KVM (else TCG) */
+    bool kvm;                    /* the appliance runs under KVM (else TCG) */
+    bool resumed;                /* from the saved appliance (else booted) */
     struct client cl;
 };
 
@@ -66,7 +67,19 @@ extern pid_t session_child;
 /* Once a run: find qemu, open and check the images, unpack the appliance,
  * start the console. 0, or -1 reported. */
 int launch_prepare(struct session *s);
-int launch_qemu(struct session *s, int fd, bool kvm, const char *machine);
+/* A qemu that boots the appliance, resumes the saved one, or boots it to
+ * be saved (the build: save.c). */
+enum launch_mode { LAUNCH_BOOT, LAUNCH_RESUME, LAUNCH_SAVE };
+int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum launch_mode mode);
+/* The build: boot the appliance, save it into path (and its machine
+ * signature into path.sig). An exit status. */
+int launch_save_state(struct session *s, const char *path);
+/* After a resume: wait for the thread that fed qemu the state; what was
+ * wrong with the state, or NULL. */
+const char *launch_resume_end(void);
+/* for save.c: the monitor's descriptor, and the machine signature */
+void launch_save_channel(int qmp);
+const char *launch_signature(struct session *s);
 int launch_test_daemon(struct session *s, int fd);
 bool launch_would_use_kvm(void);
 pid_t fork_child(void);
