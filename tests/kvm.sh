@@ -75,6 +75,14 @@ expect slow_kvm_start_is_kept "0 small file STANDIN accel=kvm cpu=host machine=m
     "$status $(cat "$tmp/out") $(calls "$tmp/err") $(grep -c 'falling back' "$tmp/err") $(
        [ $(( $(date +%s) - start )) -ge 7 ] && echo waited)"
 
+# a KVM start that never ends (not spinning, so the processor-time watch
+# keeps it) falls back at --launch-timeout, and says which limit it hit
+STANDIN_KVM=slow STANDIN_SLOW=600 k --launch-timeout 3 cat "$img/ext4.img" /data/small.txt \
+    >"$tmp/out" 2>"$tmp/err"; status=$?
+expect kvm_timeout_falls_back \
+    "0 small file|ferry: the appliance did not start within 3 s under KVM; falling back to TCG|STANDIN accel=kvm cpu=host machine=microvm STANDIN accel=tcg cpu=qemu64 machine=microvm" \
+    "$status $(cat "$tmp/out")|$(grep 'falling back' "$tmp/err")|$(calls "$tmp/err")"
+
 # a hung KVM guest (spinning, silent) falls back, and the message names the limit
 STANDIN_KVM=hang k cat "$img/ext4.img" /data/small.txt >"$tmp/out" 2>"$tmp/err"; status=$?
 expect hung_kvm_falls_back \

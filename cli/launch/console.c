@@ -45,34 +45,41 @@ static void show(struct ring *r, const char *p, size_t n)
     }
 }
 
-static void take(struct ring *r, const char *p, size_t n)
+/* Read what is there into the ring, under the lock: reads and their order
+ * in the ring are one step, whoever reads (the thread, or console_drain). */
+static void take(struct ring *r)
 {
+    char buf[4096];
+    ssize_t n;
+
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < n; i++)
-        r->buf[(r->total + i) % RING] = p[i];
-    r->total += n;
-    if (verbose)
-        show(r, p, n);
+    while ((n = read(r->fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            r->buf[(r->total + i) % RING] = buf[i];
+        r->total += n;
+        if (verbose)
+            show(r, buf, n);
+    }
     pthread_mutex_unlock(&lock);
+}
+
+void console_drain(void)
+{
+    take(&rings[0]);
+    take(&rings[1]);
 }
 
 static void *reader(void *arg)
 {
     struct pollfd p[2] = { { .fd = rings[0].fd, .events = POLLIN },
                            { .fd = rings[1].fd, .events = POLLIN } };
-    char buf[4096];
-
     (void) arg;
     for (;;) {
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             return NULL;
-        for (int i = 0; i < 2; i++) {
-            if (!(p[i].revents & (POLLIN | POLLHUP)))
-                continue;
-            ssize_t n = read(p[i].fd, buf, sizeof buf);
-            if (n > 0)
-                take(&rings[i], buf, n);
-        }
+        for (int i = 0; i < 2; i++)
+            if (p[i].revents & (POLLIN | POLLHUP))
+                take(&rings[i]);
     }
 }
 
@@ -97,6 +104,9 @@ int console_start(bool v, int *guest, int *qemu)
     }
     rings[0].fd = sv[0];
     rings[1].fd = pp[0];
+    /* take() reads until there is nothing left, and never waits */
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    fcntl(pp[0], F_SETFL, O_NONBLOCK);
     if (pthread_create(&t, NULL, reader, NULL) != 0)
         return errno = EAGAIN, -1;
     pthread_detach(t);

@@ -21,6 +21,9 @@ bool console_qemu_said(const char *needle, uint64_t mark);
 uint64_t console_qemu_mark(void);
 /* The first line of the guest's console holding needle, into out (""). */
 void console_guest_line(const char *needle, char *out, size_t size);
+/* Take in whatever is waiting in both, now: after qemu exited, so that
+ * its last words are in the ring before they are searched. */
+void console_drain(void);
 /* The last lines of both, on stderr, escaped. */
 void console_tail(void);
 

@@ -2,12 +2,12 @@
  *
  * Choosing the accelerator: KVM when /dev/kvm works (a user who may not
  * open it is told how to get it), else TCG. A KVM attempt falls back to
- * TCG only when KVM itself failed: qemu said so, or the guest burnt
+ * TCG only when KVM itself failed: qemu said so, the guest burnt
  * KVM_HUNG_CPU_MS of processor time without a sign of life (some hosts
- * expose a /dev/kvm whose guests spin for ever). A qemu that is merely slow
- * to start (a cold cache, a loaded host) uses little processor time and is
- * waited for, up to --launch-timeout. Any other failure is qemu's own, said
- * in its own words, and not retried. */
+ * expose a /dev/kvm whose guests spin for ever), or it said nothing until
+ * --launch-timeout. A qemu that is merely slow to start (a cold cache, a
+ * loaded host) uses little processor time and is waited for, up to that.
+ * Any other failure is qemu's own, said in its own words, and not retried. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -147,6 +147,7 @@ static enum outcome attempt(struct session *s, bool kvm, const char *machine, en
     waitpid(session_child, NULL, 0);
     session_child = 0;
     close(sv[0]);
+    console_drain(); /* all qemu said is in, before it is searched */
     const char *damaged = launch_resume_end();
     if (damaged) {
         report("%s; booting instead", damaged);
@@ -299,11 +300,13 @@ int session_start(struct session *s)
         o = attempt(s, kvm, machine, LAUNCH_BOOT);
     }
     if (kvm && !strcmp(s->accel, "auto") &&
-        (o == HUNG || (o == FAILED && kvm_said_no(mark)))) {
+        (o == HUNG || o == TIMED_OUT || (o == FAILED && kvm_said_no(mark)))) {
         if (o == HUNG)
             report("the KVM guest used %d s of processor time without a sign of life; falling "
                    "back to TCG",
                    KVM_HUNG_CPU_MS / 1000);
+        else if (o == TIMED_OUT)
+            report("%s under KVM; falling back to TCG", s->cl.msg);
         else
             report("KVM failed (qemu's words follow); falling back to TCG");
         if (o == FAILED)
