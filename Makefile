@@ -24,7 +24,7 @@ CLI_SRC    = $(wildcard cli/*.c cli/*/*.c)
 PROTO_OBJ  = $(PROTO_SRC:%.c=$(B)/obj/%.o) $(B)/obj/ferry_xdr.o
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ    = $(CLI_SRC:%.c=$(B)/obj/%.o)
-CLIENT_OBJ = $(B)/obj/cli/rpc/client.o $(B)/obj/cli/rpc/transfer.o
+CLIENT_OBJ = $(B)/obj/cli/rpc/client.o $(B)/obj/cli/rpc/transfer.o $(B)/obj/cli/rpc/channel.o
 
 # The appliance (kernel, initramfs) is made by appliance-builder/, which
 # build.sh runs first; the Makefile only links it in.
@@ -136,7 +136,7 @@ $(B)/tests/replay-daemon: tests/fuzz/fuzz-daemon.c tests/fuzz/driver.c $(filter-
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) $(DAEMON_INC) -Itests -Wno-unused-variable -o $@ $(filter %.c,$^) \
 	    -ltirpc -lmd -lhivex -lpthread
-$(B)/tests/replay-client: tests/fuzz/fuzz-client.c tests/fuzz/driver.c cli/rpc/client.c cli/rpc/transfer.c $(SAN_PROTO) | $(GENERATED)
+$(B)/tests/replay-client: tests/fuzz/fuzz-client.c tests/fuzz/driver.c cli/rpc/client.c cli/rpc/transfer.c cli/rpc/channel.c $(SAN_PROTO) | $(GENERATED)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) $(CLI_INC) -Itests -Wno-unused-variable -o $@ $(filter %.c,$^) -ltirpc
 tests: $(B)/tests/make-seeds $(B)/tests/replay-daemon $(B)/tests/replay-client

@@ -6,7 +6,6 @@
 #include "io/transfer.h"
 #include "launch/image.h"
 
-const char *const checksum_algs[] = { "md5", "sha1", "sha256", "sha512", NULL };
 const char *const accels[] = { "auto", "kvm", "tcg", NULL };
 
 const struct opt global_opts[] = {
@@ -186,10 +185,4 @@ const struct command commands[] = {
     { 0 },
 };
 
-const struct command *find_command(const char *name)
-{
-    for (const struct command *c = commands; c->name; c++)
-        if (!strcmp(c->name, name))
-            return c;
-    return NULL;
-}
+const struct tables ferry_tables = { commands, global_opts, environment };

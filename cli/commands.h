@@ -55,7 +55,18 @@ extern const char *const environment[][2];
 extern const char *const checksum_algs[]; /* in ferry_checksum_alg order */
 extern const char *const accels[];
 
-const struct command *find_command(const char *name);
+/* The three tables as one value. Handlers that need them (help, shell)
+ * get them through the session (s->tables), so no handler refers back to
+ * commands.c, which refers to every handler. */
+struct tables {
+    const struct command *commands;
+    const struct opt *global_opts;
+    const char *const (*environment)[2];
+};
+extern const struct tables ferry_tables;
+
+/* options.c: the command of that name in a table, or NULL */
+const struct command *find_command(const struct command *commands, const char *name);
 
 /* ---- options.c ---- */
 #define MAX_OPTS 16
@@ -87,6 +98,6 @@ int usage_error(const char *label, const char *fmt, ...) __attribute__((format(p
 
 /* ---- help.c ---- */
 void command_help(FILE *f, const struct command *c);
-void global_help(FILE *f);
+void global_help(FILE *f, const struct tables *t);
 
 #endif

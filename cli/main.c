@@ -16,8 +16,6 @@
 #include "output/output.h"
 #include "signals.h"
 
-struct timespec ferry_started;
-
 static int env_int(const char *name, int dflt)
 {
     const char *v = getenv(name);
@@ -129,7 +127,7 @@ static int global_options(struct session *s, int argc, char **argv)
         } else if (!strcmp(name, "version")) {
             return cmd_version(s, NULL) == 0 ? -1 : EXIT_FAILED;
         } else if (!strcmp(name, "help")) {
-            global_help(stdout);
+            global_help(stdout, &ferry_tables);
             return -1;
         }
     }
@@ -150,10 +148,10 @@ static int run(struct session *s, int argc, char **argv)
     int status;
 
     if (optind >= argc) {
-        global_help(stderr);
+        global_help(stderr, &ferry_tables);
         return EXIT_USAGE;
     }
-    c = find_command(argv[optind]);
+    c = find_command(commands, argv[optind]);
     if (!c)
         return usage_error(NULL, "unknown command '%s' (see 'ferry help')", argv[optind]);
     s->command = c->name;
@@ -191,7 +189,8 @@ int main(int argc, char **argv)
     static struct session s;
     int status;
 
-    clock_gettime(CLOCK_MONOTONIC, &ferry_started);
+    clock_gettime(CLOCK_MONOTONIC, &s.began);
+    s.tables = &ferry_tables;
     /* the record of --log holds the command line as typed, before getopt
      * reorders it */
     s.typed_argc = argc;

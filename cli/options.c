@@ -173,3 +173,11 @@ const char *opt_val(const struct args *a, const char *name)
     }
     return NULL;
 }
+
+const struct command *find_command(const struct command *commands, const char *name)
+{
+    for (const struct command *c = commands; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}

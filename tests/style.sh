@@ -17,6 +17,8 @@ long=$(for f in $sources tests/*.sh; do
 done)
 expect files_are_small "" "$long"
 
+# no file of the host program refers, through others, back to itself
+expect cli_files_import_no_loops "0 loops" "$(python3 tests/imports.py build | tail -1)"
 expect cli_includes_no_daemon_header "" "$(grep -l '#include "daemon.h"' $(find cli -name '*.[ch]'))"
 expect daemon_includes_no_cli_header "" \
     "$(grep -lE '#include "(rpc|io|launch|guest|output|cmd)/' $(find daemon -name '*.[ch]'))"

@@ -5,6 +5,8 @@
 #include "cmd/cmd.h"
 #include "output/output.h"
 
+const char *const checksum_algs[] = { "md5", "sha1", "sha256", "sha512", NULL };
+
 static const size_t hex_len[] = { 32, 40, 64, 128 };
 
 int remote_digest(struct session *s, int alg, const char *path, char *hex, size_t size)

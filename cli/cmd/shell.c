@@ -61,7 +61,7 @@ static int split(char *line, char **words)
 /* Run one line's words; its status. */
 static int run_line(struct session *s, const char *label, int n, char **words)
 {
-    const struct command *c = find_command(words[0]);
+    const struct command *c = find_command(s->tables->commands, words[0]);
     struct args a;
     char full[128];
 

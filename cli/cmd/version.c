@@ -9,8 +9,6 @@
 #include "cmd/cmd.h"
 #include "output/output.h"
 
-extern struct timespec ferry_started; /* main.c: for ping's launch figure */
-
 int cmd_version(struct session *s, struct args *a)
 {
     (void) s;
@@ -47,7 +45,7 @@ int cmd_ping(struct session *s, struct args *a)
     printf(" (kernel ");
     put_name(stdout, s->cl.kernel_version, tty);
     printf(") in %.3f ms; first reply %.0f ms after ferry started\n", ms_since(&t0, &t1),
-           ms_since(&ferry_started, &t1));
+           ms_since(&s->began, &t1));
     return EXIT_OK;
 }
 

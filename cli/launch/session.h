@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "rpc/client.h"
 
@@ -45,6 +46,8 @@ struct session {
     bool started;
     bool kvm;                    /* the appliance runs under KVM (else TCG) */
     bool resumed;                /* from the saved appliance (else booted) */
+    struct timespec began;       /* when ferry started (CLOCK_MONOTONIC) */
+    const struct tables *tables; /* commands.c's, for help and shell */
     struct client cl;
 };
 

@@ -62,3 +62,32 @@ void json_end(struct json *j)
 {
     fputs("}\n", j->f);
 }
+
+/* The one record shape of a file, for ls --json and timeline --json. */
+void json_entry(FILE *f, const char *path, const struct ferry_stat *st, const char *link,
+                const char *alg, const char *digest)
+{
+    struct json j;
+    char mode[8];
+
+    snprintf(mode, sizeof mode, "%04o", st->mode & 07777);
+    json_begin(&j, f);
+    json_str(&j, "path", path);
+    json_str(&j, "type", type_name(st->mode));
+    json_str(&j, "mode", mode);
+    json_uint(&j, "nlink", st->nlink);
+    json_uint(&j, "uid", st->uid);
+    json_uint(&j, "gid", st->gid);
+    json_uint(&j, "size", st->size);
+    json_uint(&j, "inode", st->ino);
+    json_uint(&j, "blocks", st->blocks);
+    json_time(&j, "atime", &st->atime);
+    json_time(&j, "mtime", &st->mtime);
+    json_time(&j, "ctime", &st->ctime);
+    json_time(&j, "btime", st->has_btime ? &st->btime : NULL);
+    if (link && link[0])
+        json_str(&j, "link", link);
+    if (alg && digest && digest[0])
+        json_str(&j, alg, digest);
+    json_end(&j);
+}

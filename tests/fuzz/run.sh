@@ -12,7 +12,7 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -Ibuild/
 proto="proto/wire.c proto/names.c build/gen/ferry_xdr.c"
 daemon=$(ls daemon/*.c | grep -v daemon/main.c)
 clang $flags -Wno-unused-variable -o "$out/fuzz-daemon" tests/fuzz/fuzz-daemon.c $daemon $proto -ltirpc -lmd -lhivex -lpthread
-clang $flags -Wno-unused-variable -o "$out/fuzz-client" tests/fuzz/fuzz-client.c cli/rpc/client.c cli/rpc/transfer.c $proto -ltirpc
+clang $flags -Wno-unused-variable -o "$out/fuzz-client" tests/fuzz/fuzz-client.c cli/rpc/client.c cli/rpc/transfer.c cli/rpc/channel.c $proto -ltirpc
 status=0
 for h in daemon client; do
     mkdir -p "$out/corpus-$h"
