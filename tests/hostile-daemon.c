@@ -122,6 +122,16 @@ static int serve(const struct wire_frame *f)
     }
     if (proc == FERRY_UPLOAD && !strcmp(mode, "stop-reading"))
         pause();
+    if (proc == FERRY_UPLOAD && !strcmp(mode, "events-not-reading")) {
+        struct ferry_progress ev = { 0, 0 };
+        struct ferry_header h =
+            ferry_msg_header(FERRY_EVENT_PROGRESS, FERRY_EVENT, serial, FERRY_OK);
+        for (;;) { /* busy, it says, and it reads nothing */
+            if (wire_send(&w, &h, (xdrproc_t) xdr_ferry_progress, &ev, NULL, 0) < 0)
+                exit(0);
+            usleep(100 * 1000);
+        }
+    }
     if (proc == FERRY_UPLOAD && !strcmp(mode, "early-reply")) {
         error(f, ENOSYS, "uploads are not served here");
         pause();

@@ -50,6 +50,13 @@ case "$status $err" in "1 ferry: upload: the appliance stopped reading"*)
     [ "$(took $start)" -lt 15 ] && pass upload_to_a_guest_that_stops_reading ||
         fail upload_to_a_guest_that_stops_reading "took $(took $start) s" ;;
     *) fail upload_to_a_guest_that_stops_reading "$status $err" ;; esac
+# one that sends events instead of reading: events are no sign of reading
+start=$(date +%s)
+err=$(h events-not-reading --timeout 2 --rw upload "$tmp/big" /x 2>&1); status=$?
+case "$status $err" in "1 ferry: upload: the appliance stopped reading (it only sent events)"*)
+    [ "$(took $start)" -lt 15 ] && pass events_cannot_hold_an_upload ||
+        fail events_cannot_hold_an_upload "took $(took $start) s" ;;
+    *) fail events_cannot_hold_an_upload "$status $err" ;; esac
 # a guest that refuses an upload at once and reads no more: its reason, at once
 start=$(date +%s)
 err=$(h early-reply --timeout 3 --rw upload "$tmp/big" /x 2>&1); status=$?

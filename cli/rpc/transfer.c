@@ -99,17 +99,37 @@ static enum heard upload_heard(struct client *cl, uint32_t proc, uint32_t serial
     return HEARD_NOTHING;
 }
 
+static size_t pending_bytes(const struct wire *w)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < w->npending; i++)
+        n += w->pending[i].iov_len;
+    return n;
+}
+
 /* Send one chunk; while the channel is full, listen: the daemon may cancel
  * (the chunk is finished, then *cancelled) or reply (the chunk is dropped
- * half written and the stream resynchronised). 0 sent, 1 replied, -1 the
- * channel broke. */
+ * half written and the stream resynchronised). Its events are no sign that
+ * it reads: the chunk must move within the write timeout, events or not.
+ * 0 sent, 1 replied, -1 the channel broke. */
 static int send_listening(struct client *cl, uint32_t proc, uint32_t serial,
                           enum ferry_chunk_kind kind, uint64_t hole, const void *data, size_t len,
                           xdrproc_t xdr_ret, void *ret, int *result, bool *cancelled)
 {
     cl->w.write_yields = true;
     int r = wire_send_chunk(&cl->w, proc, serial, kind, hole, data, len);
+    int64_t deadline = wire_deadline(cl->w.write_timeout_ms);
+    size_t left = pending_bytes(&cl->w);
     while (r < 0 && errno == EAGAIN) {
+        if (pending_bytes(&cl->w) < left) { /* it read some: a new limit */
+            left = pending_bytes(&cl->w);
+            deadline = wire_deadline(cl->w.write_timeout_ms);
+        } else if (wire_left_ms(deadline) == 0) {
+            cl->w.write_yields = false;
+            errno = ETIMEDOUT;
+            return lost(cl, "stopped reading (it only sent events)");
+        }
         switch (upload_heard(cl, proc, serial, xdr_ret, ret, result)) {
         case HEARD_BROKEN:
             cl->w.write_yields = false;
