@@ -29,6 +29,9 @@ expect ping_versions_escaped "0 1" \
     "$(echo "$out" | raw_escape) $(echo "$out" | grep -c 'hostile\\x1b]0;owned\\x07\\x1b\[31m\\u202e')"
 err=$(h escapes df /x 2>&1 >/dev/null)
 expect error_message_escaped_off_terminal "ferry: df: message\\x1b]0;owned\\x07\\x1b[31m\\u202e" "$err"
+err=$(h escapes -x df /x 2>&1 >/dev/null | grep -a 'statvfs ->')
+expect trace_escapes_the_message "0 1" \
+    "$(printf '%s' "$err" | raw_escape) $(printf '%s' "$err" | grep -c 'message\\x1b]0;owned')"
 out=$(on_tty escapes filesystems)
 expect device_fields_escaped "0 3" "$(echo "$out" | raw_escape) $(echo "$out" | grep -o 'x1b]0;owned' | wc -l)"
 out=$(h escapes filesystems --json | grep sdb)

@@ -56,6 +56,17 @@ void client_free(struct client *cl)
     wire_free(&cl->w);
 }
 
+/* -x: a message that may be the daemon's, on stderr with every byte
+ * outside printable ASCII as \xNN (escape sequences, bidi controls). */
+static void trace_text(const char *s)
+{
+    for (; *s; s++)
+        if (*s >= 0x20 && *s < 0x7f && *s != '\\')
+            fputc(*s, stderr);
+        else
+            fprintf(stderr, "\\x%02x", (unsigned char) *s);
+}
+
 /* A call may go on as long as data moves; events alone (keepalives) hold
  * it for call_limit_ms at most. */
 static int64_t call_limit(const struct client *cl)
@@ -157,7 +168,9 @@ int client_call(struct client *cl, uint32_t proc, xdrproc_t xdr_args, void *args
     if (cl->trace) {
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        fprintf(stderr, "ferry: %s -> %s (%.1f ms)\n", name, r == 0 ? "ok" : cl->msg,
+        fprintf(stderr, "ferry: %s -> ", name);
+        trace_text(r == 0 ? "ok" : cl->msg);
+        fprintf(stderr, " (%.1f ms)\n",
                 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
     }
     return r;
