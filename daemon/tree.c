@@ -207,19 +207,31 @@ int do_touch(struct call *c, ferry_touch_args *a, ferry_void *r)
         { .tv_sec = a->mtime.sec, .tv_nsec = a->mtime.nsec },
     };
     CLEANUP_CLOSE int fd = -1;
+    bool tried = false; /* to open it for writing, which said why not */
 
     if (!a->now && (a->atime.nsec >= 1000000000 || a->mtime.nsec >= 1000000000))
         return call_fail(c, EINVAL, "%s: nanoseconds out of range", a->path);
     /* resolved inside the root like any path: a symlink in the image leads
      * to a file in the image, never out of it */
-    if (a->create && !a->nofollow)
-        fd = open_in_root(c, a->path, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
+    if (a->create && !a->nofollow) {
+        /* opened for writing only when it is a regular file or nothing: a
+         * device node in the image is never opened, whatever the mount's
+         * options (the fifo, the directory get their times below) */
+        struct call probe = *c;
+        struct stat st;
+        int p = open_in_root(&probe, a->path, O_PATH, 0);
+        bool plain = p < 0 ? probe.err == ENOENT : fstat(p, &st) == 0 && S_ISREG(st.st_mode);
+        if (p >= 0)
+            close(p);
+        if ((tried = plain))
+            fd = open_in_root(c, a->path, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
+    }
     if (fd < 0) {
         /* it exists but cannot be opened for writing (a directory, a fifo):
          * its times can still be set; if not, the first error tells why */
         struct call first = *c;
         fd = open_in_root(c, a->path, O_PATH | (a->nofollow ? O_NOFOLLOW : 0), 0);
-        if (fd < 0 && a->create && !a->nofollow)
+        if (fd < 0 && tried)
             *c = first;
     }
     if (fd < 0)

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "protocol/lib.h"
@@ -36,6 +38,28 @@ TEST(touch_stays_inside_the_root)
     t.create = false;
     CHECK(rpc_touch(&p.cl, &t, &v, NULL) == 0, "touch -h of the link: %s", p.cl.msg);
     stop(&p);
+}
+
+/* touch of a device node in the image sets its times without opening it
+ * (inotify sees every open, even of /dev/null's twin) */
+TEST(touch_opens_no_device_node)
+{
+    struct peer p;
+    ferry_void v;
+    char ev[4096];
+    fresh_root();
+    CHECK(mknod(in_root("/null"), S_IFCHR | 0666, makedev(1, 3)) == 0, "mknod: %s",
+          strerror(errno));
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    CHECK(in >= 0 && inotify_add_watch(in, in_root("/null"), IN_OPEN) >= 0, "inotify: %s",
+          strerror(errno));
+    CHECK(start_daemon(&p) == 0, "%s", p.cl.msg);
+    ferry_touch_args t = { .path = "/null", .create = true, .now = true };
+    CHECK(rpc_touch(&p.cl, &t, &v, NULL) == 0, "touch: %s", p.cl.msg);
+    stop(&p);
+    ssize_t n = read(in, ev, sizeof ev);
+    close(in);
+    CHECK(n < 0 && errno == EAGAIN, "the daemon opened the device node (%zd bytes of events)", n);
 }
 
 TEST(tar_in_stays_inside_the_root)
