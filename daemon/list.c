@@ -30,7 +30,12 @@ static int flush(struct call *c, struct batch *b)
     b->buf[1] = b->count >> 16;
     b->buf[2] = b->count >> 8;
     b->buf[3] = b->count;
-    if (send_data(c, b->buf, pos) < 0)
+    /* the walk is a busy section (keepalives while a slow disk is read);
+     * the channel is ours again only outside it */
+    busy_end(c);
+    int sent = c->lost ? -1 : send_data(c, b->buf, pos);
+    busy_begin(c);
+    if (sent < 0)
         return -1;
     b->count = 0;
     xdr_setpos(&b->x, 4);
@@ -126,10 +131,13 @@ int do_list(struct call *c, ferry_list_args *a, ferry_void *r)
     }
     xdrmem_create(&b.x, (char *) b.buf, b.cap, XDR_ENCODE);
     xdr_setpos(&b.x, 4);
+    busy_begin(c);
     ret = walk(c, &b, fd, path, 0, a->recursive);
-    if (ret == 0)
+    bool walked = ret == 0;
+    if (walked)
         ret = flush(c, &b);
-    else
+    busy_end(c);
+    if (!walked)
         call_prefix(c, a->path);
     xdr_destroy(&b.x);
     free(b.buf);

@@ -17,8 +17,11 @@
 /* The static GNU tar the appliance carries (build-tar.sh). */
 #define APPLIANCE_TAR "/usr/libexec/ferry/tar"
 
-/* How long a write may wait for the client to read: a client that stopped
- * reading for this long has gone; the stream is then out of step. */
+/* On a host (tests), how long a write may wait for the client to read: a
+ * client that stopped reading for this long has gone; the stream is then
+ * out of step. In the appliance a write waits as long as ferry does not
+ * read: `ferry cat big | less` may sit in the pager for an hour, and when
+ * ferry goes, qemu and the appliance go with it. */
 #define WRITE_TIMEOUT_MS 60000
 
 static void usage(void)
@@ -111,7 +114,7 @@ int main(int argc, char **argv)
     if (!d.tar)
         d.tar = tar_beside_me();
     d.w.frame_timeout_ms = frame_timeout;
-    d.w.write_timeout_ms = WRITE_TIMEOUT_MS;
+    d.w.write_timeout_ms = d.appliance ? -1 : WRITE_TIMEOUT_MS;
     if (send_hello() < 0) {
         fprintf(stderr, "ferryd: hello: %s\n", d.w.error);
         return 1;

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protocol/lib.h"
@@ -272,6 +273,27 @@ TEST(roundtrip_checksum_every_algorithm)
         CHECK(rpc_checksum(&p.cl, &a, &r, NULL) == 0, "%s", p.cl.msg);
         CHECK(strcmp(r.hex, want[alg]) == 0, "alg %d: %s", alg, r.hex);
     }
+    stop(&p);
+}
+
+/* Long honest work outlives a short silence limit: hashing 4 GiB takes
+ * seconds, sending nothing, and the daemon's keepalives (once a second)
+ * carry the call past a client that gives up after 2.5 s of silence. */
+TEST(long_work_outlives_a_short_timeout)
+{
+    struct peer p;
+    struct timespec t0, t1;
+    fresh_root();
+    sh("truncate -s 4G '%s'", in_root("/big"));
+    CHECK(start_daemon(&p) == 0, "%s", p.cl.msg);
+    p.cl.call_timeout_ms = p.cl.w.timeout_ms = p.cl.w.write_timeout_ms = 2500;
+    ferry_checksum_args a = { .alg = FERRY_SHA256, .path = "/big" };
+    CLEANUP_XDR(ferry_checksum_ret) r = { 0 };
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(rpc_checksum(&p.cl, &a, &r, NULL) == 0, "%s", p.cl.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(ms > 5000, "the hash took %ld ms: too quick to show anything", ms);
     stop(&p);
 }
 
