@@ -5,6 +5,8 @@
 #   ./build.sh demo         build, make a sample disk image, show ferry at work on it
 #   ./build.sh test         build and run every test; the last line is "N passed, N failed"
 #   ./build.sh fuzz [SECS]  run each libFuzzer harness for SECS seconds (default 600)
+#   ./build.sh fuzz-images [SECS]  fuzz the filesystems: mutated images through
+#                           the real appliance (default 1800)
 #   ./build.sh bench        benchmarks, side by side with guestfish when it is installed
 #   ./build.sh container    build the Dockerfile with podman and test the image (slow)
 #   ./build.sh clean        remove build/
@@ -117,6 +119,13 @@ fuzz)
     # shellcheck disable=SC2086
     need $PKGS_FUZZ
     tests/fuzz/run.sh "${2:-600}"
+    ;;
+fuzz-images)
+    build
+    # shellcheck disable=SC2086
+    need $PKGS_TEST
+    tests/images.sh build/test-images
+    python3 tests/fuzz/images.py "${2:-1800}"
     ;;
 bench)
     build
