@@ -87,6 +87,31 @@ print(len(recs), r["exit_status"], recs[1]["exit_status"], im["sha256_before"] =
       im["unchanged"], r["command"][-1], r["start"] <= r["end"], bool(r["appliance_kernel"]))
 EOF
 expect audit_log_records_each_run "2 0 1 True True /data/small.txt True True" "$(cat "$tmp/audit.check")"
+# the record's command is the argument vector as typed, whole: the image
+# operand once, the command name once, in their places (with the image
+# as an operand and with -a); its kernel is the version's, without a newline
+record() {   # the last record of LOG: its command as JSON, and its kernel
+    python3 -c 'import json, sys
+r = json.loads(open(sys.argv[1]).readlines()[-1])
+print(json.dumps(r["command"]), repr(r["appliance_kernel"]))' "$1"
+}
+argv() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
+kernel=$(cat build/appliance/kernel-version)
+rm -f "$tmp/argv.log"
+"$FERRY" --log "$tmp/argv.log" cat "$img/os.img" /etc/hostname >/dev/null
+expect audit_log_command_is_argv_as_typed \
+    "$(argv "$FERRY" --log "$tmp/argv.log" cat "$img/os.img" /etc/hostname) '$kernel'" "$(record "$tmp/argv.log")"
+"$FERRY" --log "$tmp/argv.log" -a "$img/os.img" cat /etc/hostname >/dev/null
+expect audit_log_command_is_argv_with_a \
+    "$(argv "$FERRY" --log "$tmp/argv.log" -a "$img/os.img" cat /etc/hostname) '$kernel'" "$(record "$tmp/argv.log")"
+# --version (and version): one line each for ferry, protocol, kernel and
+# qemu, no blank line, the kernel as the record names it
+for v in --version:option version:command; do
+    "$FERRY" ${v%%:*} > "$tmp/version"
+    expect "version_lines_${v#*:}" "ferry protocol kernel qemu|0|kernel $kernel" \
+        "$(cut -d' ' -f1 "$tmp/version" | tr '\n' ' ' | sed 's/ $//')|$(awk 'NF == 0' "$tmp/version" | wc -l)|$(
+           grep '^kernel' "$tmp/version")"
+done
 
 # ---- no trace on the host: ferry and its qemu create, change or remove
 # no file anywhere (traced: what the rest of the machine does is not ours)
