@@ -114,7 +114,7 @@ static int count_disks(void)
 
 /* The saved kernel booted with empty disks in every slot; this run's qemu
  * put the images into the first slots. Each slot's device answers with
- * its own serial already (an empty one with SAVED_EMPTY_SERIAL): unbind
+ * its own serial already (an empty one with FERRY_WAKE_EMPTY): unbind
  * every slot, and probe again those that hold an image, so that the
  * kernel reads their size and features afresh. */
 static void attach_disks(unsigned want)

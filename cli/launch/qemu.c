@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "appliance.h"
@@ -402,7 +403,12 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum l
     /* the state is decompressed while qemu starts and reads it (after the
      * fork: a thread must not hold a lock the child would need) */
     if (feed >= 0 && resume_feed(feed) < 0) {
-        close(feed);
+        close(feed); /* qemu, started, is stopped here: nobody else reaps it */
+        kill(session_child, SIGKILL);
+        waitpid(session_child, NULL, 0);
+        session_child = 0;
+        for (int i = 0; i < a.n; i++)
+            free(a.v[i]);
         return -1;
     }
     for (int i = 0; i < a.n; i++)
