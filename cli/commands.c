@@ -57,7 +57,7 @@ const char *const environment[][2] = {
     { "FERRY_NO_RESUME",
       "when set, boot the appliance instead of resuming the saved one; so do FERRY_CPU, "
       "FERRY_CHUNK_SIZE, FERRY_READAHEAD_KB, FERRY_APPEND, a machine other than microvm, "
-      "--qemu, a --memsize other than 256 and more than four images" },
+      "--rw, --qemu, a --memsize other than 256 and more than four images" },
     { "FERRY_MACHINE", "qemu's machine: microvm (the default), or q35" },
     { "FERRY_CPU", "qemu's -cpu (default qemu64 under TCG, host with KVM)" },
     { "FERRY_CHUNK_SIZE", "bytes per chunk of a transfer (default 262144)" },

@@ -21,6 +21,12 @@ expect host_qemu_boots "ferry: booting the appliance: a qemu of the system was c
     "$("$FERRY" -v --qemu qemu-system-x86_64 ping "$img/ext4.img" 2>&1 | grep -a 'booting the')"
 expect other_memsize_boots "appliance up (TCG, microvm, booted)" \
     "$(how --memsize 320 ping "$img/ext4.img")"
+# the saved disk slots are read-only (qemu refuses a writable disk in
+# them): --rw boots at once, with no failed resume first
+cp --sparse=always "$img/ext4.img" "$work/rw0.img"
+"$FERRY" -v --rw mkdir "$work/rw0.img" /d 2>"$work/err"
+expect rw_boots_without_a_failed_resume "0 1 1" \
+    "$(grep -ac 'the saved appliance did not start' "$work/err") $(grep -ac 'booting the appliance: --rw' "$work/err") $(grep -ac 'ferry: qemu: qemu-system' "$work/err")"
 five=$(for i in 1 2 3 4 5; do printf -- '-a %s ' "$img/ext4.img"; done)
 # shellcheck disable=SC2086
 expect five_images_boot "appliance up (TCG, microvm, booted)" "$(how $five filesystems)"

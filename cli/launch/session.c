@@ -193,6 +193,10 @@ static bool can_resume(struct session *s, const char *machine)
     for (size_t i = 0; !why && i < sizeof knobs / sizeof knobs[0]; i++)
         if (getenv(knobs[i]) && *getenv(knobs[i]))
             why = knobs[i];
+    /* its disk slots are read-only, and qemu will not load a writable
+     * disk into a slot saved read-only (the device's features differ) */
+    if (!why && s->rw)
+        why = "--rw (the saved appliance's disks are read-only)";
     if (!why && s->nimages > SAVED_DISKS)
         why = "more images than the saved appliance has slots for";
     if (!why) {
