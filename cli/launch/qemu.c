@@ -244,22 +244,19 @@ static void append(struct session *s, bool kvm, const char *machine, enum launch
     }
 }
 
-/* The machine a saved state belongs to: qemu's command line as the save
- * had it, without the kernel's arguments (a resumed kernel never reads
- * them again) and without what only the save adds. A state resumes only
- * into the same machine: same devices, memory, CPU, firmware. */
+/* The machine a saved state belongs to: the command line that resumes it,
+ * images aside (no kernel arguments, the saved CPU; nothing measured). The
+ * save records it, and a run resumes only when its own is the same: same
+ * devices, memory, CPU, firmware. */
 static void signature(struct session *s, char *out, size_t size)
 {
     struct argv a = { 0 };
     size_t o = 0;
 
-    append(s, false, "microvm", LAUNCH_BOOT, &a);
+    append(s, false, "microvm", LAUNCH_RESUME, &a);
     out[0] = '\0';
-    for (int i = 0; i < a.n; i++) {
-        bool skip = i > 0 && (!strcmp(a.v[i - 1], "-append") || !strcmp(a.v[i - 1], "-cpu"));
-        if (!skip && o < size)
-            o += snprintf(out + o, size - o, "%s%s", o ? " " : "", a.v[i]);
-    }
+    for (int i = 0; i < a.n && o < size; i++)
+        o += snprintf(out + o, size - o, "%s%s", o ? " " : "", a.v[i]);
     for (int i = 0; i < a.n; i++)
         free(a.v[i]);
     if (o < size)
