@@ -218,6 +218,46 @@ def many_images(count=16):
     return rows, (statistics.median(charged) if None not in charged else None)
 
 
+def quick_median(cmd, runs, env):
+    """Median time of a command of milliseconds: run()'s 20 ms polling would
+    round it up, so no memory is sampled here."""
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=True)
+        times.append(time.monotonic() - t0)
+    return statistics.median(times)
+
+
+def sessions(img, genv, have_gf, runs=21):
+    """One command in a session: ferry session / guestfish --listen, medians."""
+    out = {}
+    env = dict(os.environ)
+    start = subprocess.run([FERRY, "session", "start", img], capture_output=True, text=True,
+                           check=True).stdout
+    env["FERRY_SESSION"] = start.split("'")[1]
+    try:
+        run([FERRY, "cat", "/etc/os-release"], env)  # the first command mounts
+        out["ferry"] = quick_median([FERRY, "cat", "/etc/os-release"], runs, env)
+    finally:
+        subprocess.run([FERRY, "session", "stop"], env=env, capture_output=True)
+    if have_gf:
+        # the guestfish left behind keeps the pipe open: read its one line
+        p = subprocess.Popen(["guestfish", "--listen", "--ro", "-a", img, "-m", "/dev/sda"],
+                             env=genv, stdout=subprocess.PIPE, text=True)
+        start = p.stdout.readline()
+        p.stdout.close()
+        p.wait()
+        genv = dict(genv, GUESTFISH_PID=start.split("=")[1].split(";")[0])
+        try:
+            out["guestfish"] = quick_median(["guestfish", "--remote", "cat", "/etc/os-release"],
+                                            runs, genv)
+        finally:
+            subprocess.run(["guestfish", "--remote", "exit"], env=genv, capture_output=True)
+    return out
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     img = make_image()
@@ -272,6 +312,10 @@ def main():
     print(f"{'peak memory of the host process, MiB':38} {peak_f / 1024:10.1f} "
           f"{peak_g / 1024 if have_gf else 0:10.1f}")
     print(f"{'size of build/ferry, MB':38} {os.path.getsize(FERRY) / 1e6:10.1f}")
+    s = sessions(img, genv, have_gf)
+    gs = f"{s['guestfish'] * 1000:8.1f}ms" if "guestfish" in s else f"{'-':>10}"
+    ratio = f"{s['guestfish'] / s['ferry']:7.1f}x" if "guestfish" in s else f"{'-':>8}"
+    print(f"{'session: cat, one command (median of 21)':38} {s['ferry'] * 1000:8.1f}ms {gs} {ratio}")
     rows, charged = many_images()
     print(f"\nmany images: 16 images, one `ferry cat` each, N at a time ({os.cpu_count()} cores)\n")
     print(f"{'N at a time':38} {'seconds':>10} {'images/min':>10}")

@@ -58,6 +58,8 @@ const char *const environment[][2] = {
       "when set, boot the appliance instead of resuming the saved one; so do FERRY_CPU, "
       "FERRY_CHUNK_SIZE, FERRY_READAHEAD_KB, FERRY_APPEND, a machine other than microvm, "
       "--rw, --qemu, a --memsize other than 256 and more than four images" },
+    { "FERRY_SESSION",
+      "the session (ferry session start) that commands run in instead of starting an appliance" },
     { "FERRY_MACHINE", "qemu's machine: microvm (the default), or q35" },
     { "FERRY_CPU", "qemu's -cpu (default qemu64 under TCG, host with KVM)" },
     { "FERRY_CHUNK_SIZE", "bytes per chunk of a transfer (default 262144)" },
@@ -140,7 +142,7 @@ const struct command commands[] = {
       NULL },
     { "tar-in", cmd_tar_in, CMD_WRITES, 2, 2, "FILE|- REMOTEDIR",
       "extract a tar archive into a directory", NOOPTS, NULL },
-    { "inspect", cmd_inspect, CMD_NO_MOUNT, 0, 0, "",
+    { "inspect", cmd_inspect, CMD_NO_MOUNT | CMD_OWN_MOUNTS, 0, 0, "",
       "find operating systems: type, distribution, version, build, product, hostname, arch",
       OPTS({ 0, "json", NULL, NULL, "one JSON object per line per operating system", NULL }),
       NULL },
@@ -161,11 +163,12 @@ const struct command commands[] = {
     { "filesystems", cmd_filesystems, CMD_NO_MOUNT, 0, 0, "",
       "list devices, partitions and volumes with their filesystems",
       OPTS({ 0, "json", NULL, NULL, "one JSON object per line per device", NULL }), NULL },
-    { "mount", cmd_mount, CMD_NO_MOUNT, 2, 4, "DEVICE MOUNTPOINT [OPTIONS [FSTYPE]]",
+    { "mount", cmd_mount, CMD_NO_MOUNT | CMD_OWN_MOUNTS, 2, 4,
+      "DEVICE MOUNTPOINT [OPTIONS [FSTYPE]]",
       "mount a device (as 'ferry filesystems' names it) at a directory", NOOPTS, NULL },
-    { "umount", cmd_umount, CMD_NO_MOUNT, 1, 1, "MOUNTPOINT",
+    { "umount", cmd_umount, CMD_NO_MOUNT | CMD_OWN_MOUNTS, 1, 1, "MOUNTPOINT",
       "unmount the filesystem at a directory", NOOPTS, NULL },
-    { "shell", cmd_shell, CMD_NOT_IN_SHELL, 0, 0, "",
+    { "shell", cmd_shell, CMD_NOT_IN_SHELL | CMD_OWN_MOUNTS, 0, 0, "",
       "run commands read from standard input, one per line, in one launch", NOOPTS,
       "  Lines are split like a shell's words ('...', \"...\", \\); # starts a comment.\n"
       "  The first line that fails stops the batch: its error names the line, and the\n"
@@ -173,6 +176,21 @@ const struct command commands[] = {
       "  starting with - may fail without stopping the batch.\n" },
     { "ping", cmd_ping, CMD_NO_MOUNT, 0, 0, "", "boot the appliance and measure a round trip",
       NOOPTS, NULL },
+    { "session", cmd_session, CMD_NO_APPLIANCE | CMD_NOT_IN_SHELL, 1, -1, "start [IMAGE...] | stop",
+      "keep one appliance running for many commands (FERRY_SESSION)",
+      OPTS({ 'a', "add", NULL, NULL, "the operand after it is an image (IMAGE alone says the same)",
+             NULL },
+           { 0, "rw", NULL, NULL, "allow writes", NULL },
+           { 0, "ro", NULL, NULL, "read-only (the default)", NULL },
+           { 0, "idle-timeout", "S", NULL,
+             "end the session after S seconds with no command (default 900; 0: never)", NULL }),
+      "  eval \"$(ferry session start -a IMAGE [--rw])\" starts an appliance in the background\n"
+      "  and sets FERRY_SESSION; each later ferry command with it set uses that appliance\n"
+      "  and those images (it names no image), one command at a time, and eval \"$(ferry\n"
+      "  session stop)\" ends it. Commands asking for the same mounts (-m, or none) find\n"
+      "  them mounted; a writing command's changes are synced to the image when it ends.\n"
+      "  The socket is in $XDG_RUNTIME_DIR/ferry (else /tmp/ferry-UID), mode 0700; only\n"
+      "  its owner may use it. FERRY_SESSION= ferry ... runs one command on its own.\n" },
     { "version", cmd_version, CMD_NO_APPLIANCE | CMD_NOT_IN_SHELL, 0, 0, "",
       "print versions of ferry, the protocol and the kernel", NOOPTS, NULL },
     { "hash-image", cmd_hash_image, CMD_NO_APPLIANCE | CMD_NOT_IN_SHELL, 1, -1, "IMAGE...",

@@ -45,6 +45,7 @@ struct command {
 #define CMD_WRITES 2       /* needs --rw */
 #define CMD_NO_MOUNT 4     /* works on devices, mounts nothing first */
 #define CMD_NOT_IN_SHELL 8 /* not a line of `ferry shell` */
+#define CMD_OWN_MOUNTS 16  /* mounts and unmounts as it goes (in a session: from nothing) */
 
 extern const struct command commands[];
 extern const struct opt global_opts[];

@@ -14,6 +14,7 @@
 #include "guest/guest.h"
 #include "launch/session.h"
 #include "output/output.h"
+#include "share/share.h"
 #include "signals.h"
 
 static int env_int(const char *name, int dflt)
@@ -162,24 +163,38 @@ static int run(struct session *s, int argc, char **argv)
             command_help(stdout, c);
             return EXIT_OK;
         }
-    bool take_image = !(c->flags & CMD_NO_APPLIANCE) && s->nimages == 0 && !s->test_root;
+    bool joins = s->join && !(c->flags & CMD_NO_APPLIANCE);
+    bool take_image = !(c->flags & CMD_NO_APPLIANCE) && s->nimages == 0 && !s->test_root && !joins;
     if ((status = args_parse(c, c->name, argc, argv, take_image, &image, &a)))
         return status;
     if (image)
         s->images[s->nimages++] = (struct image){ image, s->pending_format };
-    if ((c->flags & CMD_WRITES) && !s->rw)
-        return usage_error(NULL, "%s writes to the image: add --rw to allow it", c->name);
+    if (joins && (s->nimages || s->test_root))
+        return usage_error(NULL, "FERRY_SESSION is set: commands use the session's images "
+                                 "(no -a; FERRY_SESSION= ferry ... for others)");
+    s->want = c->flags & CMD_OWN_MOUNTS ? SHARE_WANT_NOTHING
+              : c->flags & CMD_NO_MOUNT ? SHARE_WANT_ANY
+                                        : SHARE_WANT_PLAN;
+    if (joins && (status = share_join(s)))
+        return status;
+    if ((c->flags & CMD_WRITES) && !s->rw) {
+        if (s->joined)
+            share_leave(s);
+        return usage_error(NULL, "%s writes to the image: %s", c->name,
+                           s->join ? "the session is read-only (start it with --rw)"
+                                   : "add --rw to allow it");
+    }
     if (s->log && audit_begin(s, s->log, s->typed_argc, s->typed_argv) < 0)
         return EXIT_FAILED;
     signals_install();
-    if (!(c->flags & CMD_NO_APPLIANCE) && (status = session_start(s)))
+    if (!(c->flags & CMD_NO_APPLIANCE) && !s->joined && (status = session_start(s)))
         return status;
     signals_graceful(true);
-    if (s->started && !(c->flags & CMD_NO_MOUNT) && !s->test_root)
-        status = mount_filesystems(s);
+    if (s->started && !(c->flags & CMD_NO_MOUNT) && !s->test_root && !s->mounted)
+        s->mounted = (status = mount_filesystems(s)) == EXIT_OK;
     if (status == EXIT_OK)
         status = c->run(s, &a);
-    if (s->started && session_end(s) < 0 && status == EXIT_OK)
+    if (s->started && (s->joined ? share_leave(s) : session_end(s)) < 0 && status == EXIT_OK)
         status = EXIT_FAILED;
     return status;
 }
@@ -204,6 +219,7 @@ int main(int argc, char **argv)
     s.launch_timeout_s = env_int("FERRY_LAUNCH_TIMEOUT", 30);
     s.machine = env_str("FERRY_MACHINE", "microvm");
     s.qemu = env_str("FERRY_QEMU", NULL);
+    s.join = env_str("FERRY_SESSION", NULL);
 
     /* the build makes the saved appliance this way (launch/save.c) */
     if (getenv("FERRY_SAVE_STATE") && argc == 1)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -13,6 +14,10 @@
 #include <unistd.h>
 
 #include "daemon.h"
+
+/* linux/fs.h's, which musl's headers do not carry */
+#define FIFREEZE _IOWR('X', 119, int)
+#define FITHAW _IOWR('X', 120, int)
 
 static void say(const char *msg)
 {
@@ -175,7 +180,7 @@ static char *sysroot_mounts(int *count)
 /* Unmount everything below /sysroot, the last mounted first (a mount is
  * always above what it was mounted on), so that every filesystem written
  * with --rw is clean before the power goes. */
-static void unmount_all(void)
+void appliance_unmount_all(void)
 {
     int n;
     char *all = sysroot_mounts(&n);
@@ -195,6 +200,28 @@ static void unmount_all(void)
     free(all);
 }
 
+void appliance_settle_all(void)
+{
+    int n;
+    char *all = sysroot_mounts(&n);
+
+    sync();
+    /* a freeze writes the journal back to its place and leaves the
+     * filesystem as clean as an unmount would; filesystems without
+     * freeze (vfat) have had the sync */
+    for (int i = 0, off = 0; all && i < n; i++) {
+        const char *dir = all + off;
+        off += strlen(dir) + 1;
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (ioctl(fd, FIFREEZE, 0) == 0)
+            ioctl(fd, FITHAW, 0);
+        close(fd);
+    }
+    free(all);
+}
+
 void appliance_poweroff(void)
 {
     /* our descriptor of the root would keep it busy, and a busy filesystem
@@ -203,7 +230,7 @@ void appliance_poweroff(void)
         close(d.rootfd);
     d.rootfd = -1;
     sync();
-    unmount_all();
+    appliance_unmount_all();
     sync();
     reboot(RB_POWER_OFF);
     for (;;)

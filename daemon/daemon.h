@@ -102,6 +102,10 @@ int appliance_channel(void);
 bool appliance_saved(void);
 int appliance_wake(int fd);
 void appliance_poweroff(void) __attribute__((noreturn));
+/* Unmount everything below the root, the last mounted first. */
+void appliance_unmount_all(void);
+/* Sync, and leave every filesystem written as clean as an unmount would. */
+void appliance_settle_all(void);
 
 /* run.c: run a helper program (tar, blkid, lvm). Its stderr is kept for
  * error messages. */

@@ -154,6 +154,27 @@ int do_mount(struct call *c, ferry_mount_args *a, ferry_void *r)
     return 0;
 }
 
+/* A session between commands: what the last one wrote reaches the disks,
+ * and with unmount the next one starts with nothing mounted. */
+int do_release(struct call *c, ferry_release_args *a, ferry_void *r)
+{
+    (void) r;
+    if (!d.appliance) {
+        sync(); /* a host ferryd mounts nothing */
+        return 0;
+    }
+    if (!a->unmount) {
+        appliance_settle_all();
+        return 0;
+    }
+    close(d.rootfd); /* it would keep a mount on / busy */
+    d.rootfd = -1;
+    appliance_unmount_all();
+    if (reopen_root() < 0)
+        return call_fail_errno(c, errno, "%s", d.root);
+    return 0;
+}
+
 int do_umount(struct call *c, ferry_path_args *a, ferry_void *r)
 {
     (void) r;

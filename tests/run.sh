@@ -38,6 +38,7 @@ part forensic tests/forensic.sh
 part trust tests/trust.sh
 part emptyroot tests/emptyroot.sh
 part resume tests/resume.sh
+part session tests/session.sh
 part manyimages tests/manyimages.sh
 part kvm tests/kvm.sh
 

@@ -34,6 +34,7 @@ int cmd_mount(struct session *s, struct args *a);
 int cmd_umount(struct session *s, struct args *a);
 int cmd_shell(struct session *s, struct args *a);
 int cmd_ping(struct session *s, struct args *a);
+int cmd_session(struct session *s, struct args *a);
 int cmd_version(struct session *s, struct args *a);
 int cmd_hash_image(struct session *s, struct args *a);
 int cmd_help(struct session *s, struct args *a);

@@ -55,6 +55,17 @@ static long cpu_ms(pid_t pid)
     return (long) ((utime + stime) * 1000 / sysconf(_SC_CLK_TCK));
 }
 
+void session_client_init(struct session *s)
+{
+    memset(&s->cl, 0, sizeof s->cl);
+    s->cl.call_timeout_ms = s->timeout_s * 1000;
+    s->cl.call_limit_ms = s->call_limit_s * 1000;
+    s->cl.trace = s->trace;
+    const char *chunk = getenv("FERRY_CHUNK_SIZE");
+    if (chunk && atoi(chunk) > 0 && atoi(chunk) <= FERRY_MAX_CHUNK)
+        s->cl.chunk_size = atoi(chunk);
+}
+
 /* Wait for the first bytes on the channel, watching a KVM guest for signs
  * of life; then the handshake. */
 static enum outcome await(struct session *s, int fd, bool watch, int launch_ms)
@@ -83,13 +94,7 @@ static enum outcome await(struct session *s, int fd, bool watch, int launch_ms)
             return HUNG;
         }
     }
-    memset(&s->cl, 0, sizeof s->cl);
-    s->cl.call_timeout_ms = s->timeout_s * 1000;
-    s->cl.call_limit_ms = s->call_limit_s * 1000;
-    s->cl.trace = s->trace;
-    const char *chunk = getenv("FERRY_CHUNK_SIZE");
-    if (chunk && atoi(chunk) > 0 && atoi(chunk) <= FERRY_MAX_CHUNK)
-        s->cl.chunk_size = atoi(chunk);
+    session_client_init(s);
     int left = wire_left_ms(deadline);
     if (client_handshake(&s->cl, fd, left > 0 ? left : 1) == 0)
         return UP;
@@ -377,7 +382,7 @@ void session_kill(void)
 int call_failed(struct session *s)
 {
     report("%s: %s", s->command, s->cl.msg);
-    if (s->cl.broken && !s->test_root)
+    if (s->cl.broken && !s->test_root && !s->joined)
         crash_or_console();
     return EXIT_FAILED;
 }

@@ -49,6 +49,13 @@ struct session {
     struct timespec began;       /* when ferry started (CLOCK_MONOTONIC) */
     const struct tables *tables; /* commands.c's, for help and shell */
     struct client cl;
+    /* a command run in a session (FERRY_SESSION, share/): the appliance
+     * is the session's, lent to this command over join_fd */
+    const char *join; /* the session's socket, or NULL */
+    bool joined;
+    int join_fd;
+    int want;     /* what the command needs mounted: SHARE_WANT_* */
+    bool mounted; /* the session had it mounted already */
 };
 
 /* Bring the appliance up and shake hands. 0, or EXIT_FAILED with the
@@ -56,6 +63,8 @@ struct session {
 int session_start(struct session *s);
 /* Shut it down cleanly and reap it; -1 if it did not go well. */
 int session_end(struct session *s);
+/* The client's settings from the options (timeouts, -x, chunk size). */
+void session_client_init(struct session *s);
 /* Kill it at once (a second signal, a lost channel). */
 void session_kill(void);
 

@@ -51,6 +51,18 @@ int client_handshake(struct client *cl, int fd, int launch_timeout_ms)
     return 0;
 }
 
+int client_adopt(struct client *cl, int fd)
+{
+    if (wire_init(&cl->w, fd) < 0)
+        return fail(cl, errno, "the channel: %s", strerror(errno));
+    if (!cl->chunk_size)
+        cl->chunk_size = 256 * 1024;
+    cl->w.discard_limit = CLIENT_DISCARD_LIMIT;
+    cl->w.timeout_ms = cl->call_timeout_ms > 0 ? cl->call_timeout_ms : -1;
+    cl->w.write_timeout_ms = cl->w.timeout_ms;
+    return 0;
+}
+
 void client_free(struct client *cl)
 {
     wire_free(&cl->w);

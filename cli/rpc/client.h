@@ -60,6 +60,9 @@ struct client {
 /* Wait for the launch word and the hello on fd; check the version. */
 int client_handshake(struct client *cl, int fd, int launch_timeout_ms);
 void client_free(struct client *cl);
+/* Take over a channel whose hello another client has had (a session's:
+ * the caller copies the hello's fields); the daemon is waiting for a call. */
+int client_adopt(struct client *cl, int fd);
 
 /* One call. Returns 0 with *ret decoded (free it with xdr_free), or -1 with
  * cl->err and cl->msg set. After a timeout or a garbled reply the channel is
