@@ -57,8 +57,8 @@ int send_local(struct session *s, int fd, bool keep_holes, bool tar, const char 
                unsigned mode);
 int open_local(const char *what, const char *path);
 
-/* A digest of a remote file as lower-case hex ("" on failure, reported).
- * The appliance's answer is checked to be hex of the algorithm's length. */
-int remote_digest(struct session *s, int alg, const char *path, char *hex, size_t size);
+/* A digest of a remote file as lower-case hex ("" on failure, reported),
+ * made on the host from the file's bytes (io/digest.c). */
+int file_digest(struct session *s, int alg, const char *path, char *hex, size_t size);
 
 #endif

@@ -34,7 +34,7 @@ static int put_entry(struct walk *w, const char *path, const char *rel, const fe
     (void) depth;
     if (!o->all && hidden(rel))
         return 1; /* nor what is below it */
-    if (o->alg >= 0 && S_ISREG(st->mode) && remote_digest(o->s, o->alg, path, sum, sizeof sum) < 0)
+    if (o->alg >= 0 && S_ISREG(st->mode) && file_digest(o->s, o->alg, path, sum, sizeof sum) < 0)
         o->errors++;
     if (o->s->cl.broken)
         return -1;

@@ -37,7 +37,7 @@ static int record(struct timeline *t, const char *path, const ferry_dirent *e)
     char hash[129] = "", mode[11];
 
     if (t->alg >= 0 && S_ISREG(st->mode) &&
-        remote_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
+        file_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
         t->errors++;
     if (t->s->cl.broken)
         return -1;

@@ -45,6 +45,23 @@ struct membuf {
 };
 struct xfer membuf_xfer(struct membuf *m);
 
+/* ---- digest.c: a download hashed on the host as it arrives (holes as zeros) ---- */
+#include <md5.h>
+#include <sha1.h>
+#include <sha2.h>
+struct digest {
+    int alg; /* ferry_checksum_alg */
+    union {
+        MD5_CTX md5;
+        SHA1_CTX sha1;
+        SHA2_CTX sha2;
+    } u;
+};
+void digest_init(struct digest *d, int alg);
+struct xfer digest_xfer(struct digest *d);
+/* The digest in lowercase hex; d is used up. */
+void digest_hex(struct digest *d, char *hex, size_t size);
+
 /* ---- source.c ---- */
 struct source {
     int fd;
