@@ -60,6 +60,9 @@ $(B)/sysinc/.stamp: Makefile
 	       /usr/include/zstd.h /usr/include/zstd_errors.h /usr/include/zlib.h \
 	       /usr/include/zconf.h /usr/include/lzma.h /usr/include/lzma \
 	       /usr/include/hivex.h $(B)/sysinc/
+	@mkdir -p $(B)/sysinc/openssl
+	ln -sf /usr/include/openssl/*.h /usr/include/x86_64-linux-gnu/openssl/*.h \
+	       $(B)/sysinc/openssl/
 	@touch $@
 
 # generated before anything compiles; afterwards -MMD knows who needs what
@@ -97,7 +100,7 @@ $(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
 	      -DSTATE_ZST='"$(APPL)/state.zst"' -DSTATE_SIG='"$(APPL)/state.sig"' -o $@ $<
 
 $(B)/ferry: $(CLI_OBJ) $(EMBED_OBJ) $(PROTO_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libmd.a \
+	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libcrypto.a \
 	      $(LIBDIR)/libz.a $(LIBDIR)/liblzma.a
 
 clean:

@@ -19,7 +19,7 @@ cd "$(dirname "$0")"
 
 # ---- packages
 # to build ferry and its appliance
-PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev dpkg-dev
+PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev libssl-dev dpkg-dev
             meson ninja-build pkg-config python3 libglib2.0-dev libpixman-1-dev libseccomp-dev
             libfdt-dev qemu-system-data
             zlib1g-dev liblzma-dev libhivex-dev

@@ -4,7 +4,6 @@
  * ranges that could not be read. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sha2.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +14,20 @@
 
 #include "appliance.h"
 #include "audit.h"
+#include "io/transfer.h"
 #include "launch/session.h"
 #include "output/output.h"
 
 int hash_file(const char *path, char out[65], uint64_t *size)
 {
     static unsigned char buf[1 << 20];
-    unsigned char sum[SHA256_DIGEST_LENGTH];
-    SHA2_CTX ctx;
+    struct digest d;
     ssize_t n;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
         return -1;
-    SHA256Init(&ctx);
+    digest_init(&d, FERRY_SHA256);
     *size = 0;
     while ((n = read(fd, buf, sizeof buf)) != 0) {
         if (n < 0 && errno == EINTR)
@@ -37,13 +36,11 @@ int hash_file(const char *path, char out[65], uint64_t *size)
             close(fd);
             return -1;
         }
-        SHA256Update(&ctx, buf, n);
+        digest_update(&d, buf, n);
         *size += n;
     }
     close(fd);
-    SHA256Final(sum, &ctx);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        sprintf(out + 2 * i, "%02x", sum[i]);
+    digest_hex(&d, out, 65);
     return 0;
 }
 

@@ -36,8 +36,7 @@ static int record(struct timeline *t, const char *path, const ferry_dirent *e)
     const struct ferry_stat *st = &e->st;
     char hash[129] = "", mode[11];
 
-    if (t->alg >= 0 && S_ISREG(st->mode) &&
-        file_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
+    if (t->alg >= 0 && S_ISREG(st->mode) && file_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
         t->errors++;
     if (t->s->cl.broken)
         return -1;

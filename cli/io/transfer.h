@@ -46,18 +46,22 @@ struct membuf {
 struct xfer membuf_xfer(struct membuf *m);
 
 /* ---- digest.c: a download hashed on the host as it arrives (holes as zeros) ---- */
-#include <md5.h>
-#include <sha1.h>
-#include <sha2.h>
+/* OpenSSL's digests by their own functions: its EVP layer would link in the
+ * providers, which need glibc; these link with musl and use SHA-NI. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 struct digest {
     int alg; /* ferry_checksum_alg */
     union {
         MD5_CTX md5;
-        SHA1_CTX sha1;
-        SHA2_CTX sha2;
+        SHA_CTX sha1;
+        SHA256_CTX sha256;
+        SHA512_CTX sha512;
     } u;
 };
 void digest_init(struct digest *d, int alg);
+void digest_update(struct digest *d, const void *buf, size_t len);
 struct xfer digest_xfer(struct digest *d);
 /* The digest in lowercase hex; d is used up. */
 void digest_hex(struct digest *d, char *hex, size_t size);
