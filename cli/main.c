@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,32 @@ static const char *env_str(const char *name, const char *dflt)
 {
     const char *v = getenv(name);
     return v && *v ? v : dflt;
+}
+
+/* In a session the first operand is a path in the image; one that names an
+ * image on the host (relative, as no path in the image is, or one of the
+ * session's own) was meant as `ferry CMD IMAGE PATH...`: running the
+ * command on the session's image instead would act on the wrong paths
+ * (`rm -r -f B.img /data`). */
+static bool names_an_image(const struct session *s, const struct command *c, const struct args *a)
+{
+    struct stat st;
+    const char *u = c->operands;
+
+    u += *u == '[';
+    if (a->argc < 1 || !(!strncmp(u, "PATH", 4) || !strncmp(u, "REMOTE", 6) ||
+                         !strncmp(u, "FROM", 4) || !strncmp(u, "HIVE", 4)))
+        return false;
+    if (stat(a->argv[0], &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+        return false;
+    if (a->argv[0][0] != '/')
+        return true;
+    char *real = realpath(a->argv[0], NULL);
+    bool same = false;
+    for (int i = 0; real && i < s->nimages && !same; i++)
+        same = !strcmp(real, s->images[i].path);
+    free(real);
+    return same;
 }
 
 static int add_mount(struct session *s, const char *spec)
@@ -105,6 +132,7 @@ static int global_options(struct session *s, int argc, char **argv)
                 return r;
         } else if (!strcmp(name, "ro") || !strcmp(name, "rw")) {
             s->rw = name[1] == 'w';
+            s->said_ro = !s->rw;
         } else if (!strcmp(name, "verbose")) {
             s->verbose = true;
         } else if (!strcmp(name, "trace")) {
@@ -175,8 +203,16 @@ static int run(struct session *s, int argc, char **argv)
     s->want = c->flags & CMD_OWN_MOUNTS ? SHARE_WANT_NOTHING
               : c->flags & CMD_NO_MOUNT ? SHARE_WANT_ANY
                                         : SHARE_WANT_PLAN;
+    s->writes = c->flags & CMD_WRITES;
     if (joins && (status = share_join(s)))
         return status;
+    if (s->joined && names_an_image(s, c, &a)) {
+        share_leave(s);
+        return usage_error(NULL,
+                           "FERRY_SESSION is set: '%s' is an image, but commands use the "
+                           "session's images (FERRY_SESSION= ferry ... for others)",
+                           a.argv[0]);
+    }
     if ((c->flags & CMD_WRITES) && !s->rw) {
         if (s->joined)
             share_leave(s);
@@ -184,8 +220,11 @@ static int run(struct session *s, int argc, char **argv)
                            s->join ? "the session is read-only (start it with --rw)"
                                    : "add --rw to allow it");
     }
-    if (s->log && audit_begin(s, s->log, s->typed_argc, s->typed_argv) < 0)
+    if (s->log && audit_begin(s, s->log, s->typed_argc, s->typed_argv) < 0) {
+        if (s->joined)
+            share_leave(s);
         return EXIT_FAILED;
+    }
     signals_install();
     if (!(c->flags & CMD_NO_APPLIANCE) && !s->joined && (status = session_start(s)))
         return status;

@@ -55,14 +55,17 @@ static void *ticker(void *arg)
     for (;;) {
         while (!busy)
             pthread_cond_wait(&wake, &lock);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += 1;
-        pthread_cond_timedwait(&wake, &lock, &until);
-        if (busy && !broken && wire_now_ms() - last_sent >= 1000) {
-            keepalive(busy_serial);
-            last_sent = wire_now_ms();
+        /* one a second from the last one sent, not from when we woke: the
+         * client's resync counts on a gap of little more than a second */
+        int64_t due = last_sent + 1000;
+        if (wire_now_ms() < due) {
+            struct timespec until = { due / 1000, due % 1000 * 1000000 };
+            pthread_cond_timedwait(&wake, &lock, &until);
+            continue;
         }
+        if (!broken)
+            keepalive(busy_serial);
+        last_sent = wire_now_ms();
     }
     return NULL;
 }

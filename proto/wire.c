@@ -122,6 +122,7 @@ static int fill(struct wire *w, size_t need, int64_t deadline)
         ssize_t n = read(w->fd, w->in + w->end, IN_CAP - w->end);
         if (n > 0) {
             w->end += n;
+            w->received += n;
             continue;
         }
         if (n == 0)

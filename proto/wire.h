@@ -53,6 +53,7 @@ struct wire {
                                    before giving up; 0: no limit */
     unsigned char *in;    /* buffered input, in[start..end) unread */
     size_t start, end;
+    uint64_t received;  /* bytes read from fd, ever: a sign of life */
     unsigned char *out; /* a message being encoded */
     char error[256];    /* why the last call failed */
 };

@@ -47,6 +47,9 @@ expect inspect_in_a_session "$alone_os" "$("$FERRY" inspect 2>&1)"
 expect ls_after_inspect "$alone_root" "$("$FERRY" ls / 2>&1)"
 expect_status images_are_the_sessions 2 "$FERRY" -a "$img/ext4.img" ls /
 expect_status read_only_session_refuses_writes 2 "$FERRY" mkdir /new
+# `ferry cat IMAGE PATH` typed out of habit: an image, not a path in the image
+expect_status image_operand_is_refused 2 "$FERRY" cat "$img/ext4.img" /data/small.txt
+expect_status own_image_operand_is_refused 2 "$FERRY" ls "$(realpath "$img/os.img")" /
 expect empty_variable_runs_alone "small file" \
     "$(FERRY_SESSION= "$FERRY" cat "$img/ext4.img" /data/small.txt 2>&1)"
 # --log hashes the session's images, named from /
@@ -117,13 +120,58 @@ expect_status command_after_stop_fails 1 "$FERRY" ls /
 expect command_after_stop_says_so 1 "$("$FERRY" ls / 2>&1 | grep -c 'is over')"
 unset FERRY_SESSION
 
+# The server holds nothing of the shell that started it: a lock or a pipe
+# open there is not kept open by a session.
+exec 9>"$work/lock"
+eval "$("$FERRY" session start "$img/ext4.img")"
+exec 9>&-
+expect server_holds_no_inherited_fd 0 \
+    "$(find "/proc/$(server_pid "$img/ext4.img")/fd" -lname "$work/lock" 2>/dev/null | wc -l)"
+# a busy appliance (a shell holds it until its input ends): the next
+# command waits, and says so with -v
+sleep 2.5 | "$FERRY" shell >/dev/null 2>&1 &
+sleep 0.5
+expect waiting_command_says_so 1 \
+    "$("$FERRY" -v ls / 2>&1 >/dev/null | grep -c 'waiting for the session')"
+wait
+"$FERRY" session stop >/dev/null
+unset FERRY_SESSION
+
+# A start interrupted while the appliance boots leaves no socket, no
+# server and no qemu. (A stand-in qemu that never answers: a boot that
+# lasts until the signal.)
+printf '#!/bin/bash\nwhile :; do sleep 0.1; done\n' >"$work/slow-qemu"
+chmod +x "$work/slow-qemu"
+for sig in INT TERM; do
+    FERRY_QEMU="$work/slow-qemu" "$FERRY" session start "$img/ext4.img" >/dev/null 2>&1 &
+    starter=$!
+    sleep 1
+    alive=$(kill -0 "$starter" 2>/dev/null && echo 1 || echo 0)
+    kill -"$sig" "$starter"
+    for _ in $(seq 50); do kill -0 "$starter" 2>/dev/null && sleep 0.2; done
+    sleep 0.5
+    expect "interrupted_start_leaves_nothing_$sig" "1 0 0 0 0" \
+        "$alive $(kill -0 "$starter" 2>/dev/null && echo 1 || echo 0) $(sockets) \
+$(pgrep -fc -- "session start $img/ext4.img") $(pgrep -fc -- "$work/slow-qemu")"
+    pkill -9 -f -- "$img/ext4.img"
+    pkill -9 -f -- "$work/slow-qemu"
+    find "$XDG_RUNTIME_DIR" -type s -delete
+done
+
 # Writes: each writing command is on the image when it ends, clean enough
 # for a read-only run, even if the session is then killed.
 cp --sparse=always "$img/ext4.img" "$work/rw.img"
 eval "$("$FERRY" session start --rw "$work/rw.img")"
 echo "written in a session" >"$work/note"
 "$FERRY" upload "$work/note" /note.txt
+# a write may change the fstab that chose the mounts: they are made again
+expect mounts_after_a_write_are_made_afresh 0 \
+    "$("$FERRY" -v cat /note.txt 2>&1 >/dev/null | grep -c 'mounted already')"
 expect session_reads_its_write "written in a session" "$("$FERRY" cat /note.txt 2>&1)"
+expect_status ro_command_in_rw_session_cannot_write 2 "$FERRY" --ro upload "$work/note" /ro.txt
+expect ro_command_in_rw_session_reads "written in a session" "$("$FERRY" --ro cat /note.txt 2>&1)"
+expect_status image_operand_is_not_acted_on 2 "$FERRY" rm -r -f "$work/rw.img" /data
+expect image_operand_left_the_path 1 "$("$FERRY" ls /data 2>&1 | grep -c small.txt)"
 kill -9 "$(server_pid "$work/rw.img")"
 sleep 0.5
 expect write_survives_a_killed_session "written in a session" \
@@ -143,6 +191,28 @@ sleep 1.2
 kill -9 "$up"
 wait "$up" 2>/dev/null
 expect killed_upload_leaves_a_clean_channel "lost+found" "$(timeout 30 "$FERRY" ls -a / 2>&1)"
+"$FERRY" session stop >/dev/null
+
+# A killed command whose call runs on for seconds: the server waits for it
+# while the appliance says it is alive (a keepalive each second), and the
+# session goes on. Each resync try lasts 2.5 s here, not 7: the rm outlasts
+# one.
+eval "$(FERRY_TEST_RESYNC_MS=2500 "$FERRY" session start --rw "$work/big.img")"
+/usr/bin/python3 - "$work/many.tar" <<'EOF'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    d = tarfile.TarInfo("many"); d.type = tarfile.DIRTYPE; d.mode = 0o755
+    t.addfile(d)
+    for i in range(50000):
+        t.addfile(tarfile.TarInfo("many/f%05d" % i))
+EOF
+"$FERRY" tar-in "$work/many.tar" /
+"$FERRY" rm -r /many &
+rm_pid=$!
+sleep 1
+kill -9 "$rm_pid"
+wait "$rm_pid" 2>/dev/null
+expect killed_long_call_leaves_a_live_session "lost+found" "$(timeout 60 "$FERRY" ls -a / 2>&1)"
 "$FERRY" session stop >/dev/null
 unset FERRY_SESSION
 

@@ -56,6 +56,8 @@ struct session {
     int join_fd;
     int want;     /* what the command needs mounted: SHARE_WANT_* */
     bool mounted; /* the session had it mounted already */
+    bool said_ro; /* --ro given: a read-write session's command may not write */
+    bool writes;  /* the command writes (an fstab it changes may change the mounts) */
 };
 
 /* Bring the appliance up and shake hands. 0, or EXIT_FAILED with the

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -114,6 +115,35 @@ int share_connect(const char *path)
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != geteuid()) {
         close(fd);
         report("FERRY_SESSION=%s: the process there is not yours; refusing it", path);
+        return -1;
+    }
+    return fd;
+}
+
+/* The listening socket, under an unguessable name in the private
+ * directory, its name in path (sizeof sun_path). The socket, or -1
+ * reported. */
+int share_listen(char *path, size_t size)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char dir[sizeof sa.sun_path];
+    unsigned char r[8];
+
+    if (share_dir(dir, sizeof dir) < 0)
+        return -1;
+    if (getrandom(r, sizeof r, 0) != sizeof r)
+        return report("getrandom: %s", strerror(errno)), -1;
+    int n = snprintf(path, size, "%s/session-%02x%02x%02x%02x%02x%02x%02x%02x", dir, r[0], r[1],
+                     r[2], r[3], r[4], r[5], r[6], r[7]);
+    if (n < 0 || (size_t) n >= sizeof sa.sun_path || (size_t) n >= size)
+        return report("%s: too long a name for a socket", dir), -1;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 64) < 0) {
+        report("%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        path[0] = '\0';
         return -1;
     }
     return fd;

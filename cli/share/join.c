@@ -1,6 +1,7 @@
 /* join.c: a command run in a session: it borrows the session's appliance
  * instead of starting one, and gives it back when it is done. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "launch/session.h"
 #include "output/output.h"
 #include "share/share.h"
+#include "signals.h"
 
 /* The mounts a command asks for, as a key: two commands with the same key
  * want the same filesystems at the same places. false: too long to keep. */
@@ -36,9 +38,33 @@ static int request(int fd, enum share_op op, uint32_t want, const char *plan)
     return send(fd, &q, sizeof q, MSG_NOSIGNAL) == (ssize_t) sizeof q ? 0 : -1;
 }
 
+/* Wait for the server's answer: another command may hold the appliance
+ * for a while, which is said (on a terminal, or with -v) after a second.
+ * A signal ends the wait. */
+static int await(int fd, bool say)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int ms = 1000;
+
+    for (;;) {
+        int r = poll(&p, 1, ms);
+        if (r > 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return report("poll: %s", strerror(errno)), -1;
+        if (ferry_interrupted)
+            return report("interrupted while waiting for the session"), -1;
+        if (r == 0 && say)
+            report("waiting for the session: another command is using its appliance");
+        if (r == 0)
+            ms = -1;
+    }
+}
+
 /* The server's answer, the channel when it lends one (else -1 in *chan),
  * and the images that follow it. -1 reported. */
-static int greeting(int fd, struct share_greeting *g, char **images, size_t *len, int *chan)
+static int greeting(int fd, struct share_greeting *g, char **images, size_t *len, int *chan,
+                    bool say)
 {
     char *buf = malloc(SHARE_GREETING_MAX);
     union {
@@ -52,10 +78,10 @@ static int greeting(int fd, struct share_greeting *g, char **images, size_t *len
     ssize_t n;
 
     *chan = -1;
-    if (!buf)
-        return -1;
+    if (!buf || await(fd, say) < 0)
+        return free(buf), -1;
     do
-        n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+        n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
@@ -110,7 +136,7 @@ int share_join(struct session *s)
         close(fd);
         return EXIT_FAILED;
     }
-    if (greeting(fd, &g, &images, &len, &chan) < 0) {
+    if (greeting(fd, &g, &images, &len, &chan, s->verbose || isatty(2)) < 0) {
         close(fd);
         return EXIT_FAILED;
     }
@@ -125,7 +151,7 @@ int share_join(struct session *s)
     s->want = want;
     if (take_images(s, &g, images, len) < 0)
         return report("the session's answer is garbled"), EXIT_FAILED;
-    s->rw = g.rw;
+    s->rw = g.rw && !s->said_ro;
     s->kvm = g.kvm;
     s->resumed = g.resumed;
     session_client_init(s);
@@ -167,8 +193,8 @@ int share_leave(struct session *s)
         }
         if (s->want == SHARE_WANT_ANY)
             left = SHARE_LEFT_UNCHANGED;
-        else if (s->want == SHARE_WANT_PLAN && s->mounted)
-            left = SHARE_LEFT_PLAN;
+        else if (s->want == SHARE_WANT_PLAN && s->mounted && !(s->writes && !s->nmounts))
+            left = SHARE_LEFT_PLAN; /* a write may have changed the fstab that chose them */
         if (!s->cl.broken)
             request(s->join_fd, SHARE_DONE, left, NULL);
     }
@@ -188,7 +214,7 @@ int share_stop(const char *path)
     int fd = share_connect(path);
 
     if (fd >= 0 && request(fd, SHARE_STOP, 0, NULL) == 0 &&
-        greeting(fd, &g, &images, &len, &chan) == 0) {
+        greeting(fd, &g, &images, &len, &chan, isatty(2)) == 0) {
         if (chan >= 0)
             close(chan);
         if (g.status == SHARE_STOPPED && !g.message[0])

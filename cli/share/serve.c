@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,13 +23,15 @@
 #include "launch/session.h"
 #include "output/output.h"
 #include "share/share.h"
+#include "signals.h"
 
 /* A joining command has this long to say what it wants. */
 #define REQUEST_LIMIT_MS 10000
 /* A resync after a command that died mid-frame: the daemon gives up on the
- * frame after 5 s and then looks for the next sync. */
+ * frame after 5 s and then looks for the next sync. A daemon still busy
+ * with the dead command's call sends keepalives: it is waited for as long
+ * as a call may run (--call-limit); one silent for a whole try is dead. */
 #define RESYNC_TRY_MS 7000
-#define RESYNC_TRIES 3
 
 struct server {
     struct session *s;
@@ -101,12 +103,16 @@ static void repair(struct server *sv)
 {
     struct client *cl = &sv->s->cl;
     int timeout = cl->w.timeout_ms;
+    int64_t limit = wire_now_ms() + (cl->call_limit_ms > 0 ? cl->call_limit_ms : 3600000);
+    const char *try_ms =
+        getenv("FERRY_TEST_RESYNC_MS"); /* tests: a long call without waiting long */
 
-    cl->w.timeout_ms = RESYNC_TRY_MS;
-    for (int i = 0; i < RESYNC_TRIES && !sv->dead; i++) {
+    cl->w.timeout_ms = try_ms ? atoi(try_ms) : RESYNC_TRY_MS;
+    while (!sv->dead) {
+        uint64_t heard = cl->w.received;
         if (client_resync(cl) == 0)
             break;
-        if (errno != ETIMEDOUT || i == RESYNC_TRIES - 1)
+        if (errno != ETIMEDOUT || cl->w.received == heard || wire_now_ms() > limit)
             appliance_died(sv, "the appliance did not answer a resync after a command was killed");
         cl->broken = false;
     }
@@ -249,22 +255,21 @@ static bool answer(struct server *sv, int conn)
     return lend(sv, conn, &q);
 }
 
-static void serve(struct server *sv)
+/* SIGTERM stops the server between commands. It is blocked but while the
+ * server waits for the next one (ppoll): none is lost between a look at
+ * stop_signal and the wait. */
+static void serve(struct server *sv, const sigset_t *waiting)
 {
-    struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART */
     int64_t idle_until = sv->idle_ms ? wire_now_ms() + sv->idle_ms : -1;
 
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
     while (!stop_signal) {
         struct pollfd p[2] = { { .fd = sv->listen_fd, .events = POLLIN },
                                { .fd = sv->s->cl.w.fd } };
-        int ms = idle_until < 0 ? -1 : (int) (idle_until - wire_now_ms());
+        int64_t ms = idle_until < 0 ? -1 : idle_until - wire_now_ms();
         if (idle_until >= 0 && ms <= 0)
             break;
-        int r = poll(p, sv->dead ? 1 : 2, ms);
+        struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
+        int r = ppoll(p, sv->dead ? 1 : 2, ms < 0 ? NULL : &t, waiting);
         if (r < 0 && errno != EINTR)
             break;
         if (r <= 0)
@@ -311,34 +316,6 @@ static int absolute_images(struct server *sv, struct session *s)
     return 0;
 }
 
-/* The listening socket, under an unguessable name in the private
- * directory. */
-static int listen_here(struct server *sv)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    char dir[sizeof sa.sun_path];
-    unsigned char r[8];
-
-    if (share_dir(dir, sizeof dir) < 0)
-        return -1;
-    if (getrandom(r, sizeof r, 0) != sizeof r)
-        return -1;
-    int n = snprintf(sv->path, sizeof sv->path, "%s/session-%02x%02x%02x%02x%02x%02x%02x%02x", dir,
-                     r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
-    if (n < 0 || (size_t) n >= sizeof sa.sun_path) {
-        report("%s: too long a name for a socket", dir);
-        return -1;
-    }
-    strcpy(sa.sun_path, sv->path);
-    sv->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (sv->listen_fd < 0 || bind(sv->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
-        listen(sv->listen_fd, 64) < 0) {
-        report("%s: %s", sv->path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Print what sets FERRY_SESSION, for `eval "$(ferry session start ...)"`. */
 static void say_variable(const char *path)
 {
@@ -352,15 +329,58 @@ static void say_variable(const char *path)
     fflush(stdout);
 }
 
+/* The server holds nothing of its parent's but these: an inherited lock
+ * or pipe would outlive the command that started it. */
+static void close_from_to(unsigned from, unsigned to)
+{
+    if (from > to || syscall(SYS_close_range, from, to, 0u) == 0)
+        return;
+    /* kernels before 5.9 */
+    long max = sysconf(_SC_OPEN_MAX);
+    for (unsigned fd = from; fd <= to && fd < (max > 0 ? (unsigned long) max : 1024u); fd++)
+        close(fd);
+}
+
+static void close_others(int a, int b)
+{
+    unsigned lo = a < b ? a : b, hi = a < b ? b : a;
+
+    close_from_to(3, lo - 1);
+    close_from_to(lo + 1, hi - 1);
+    close_from_to(hi + 1, ~0u);
+}
+
+/* Signals from here on: SIGTERM during the boot kills the appliance and
+ * removes the socket (signals.c, the socket as the partial file); once up,
+ * it stops the server (serve). */
+static void server_signals(sigset_t *waiting)
+{
+    struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART */
+    sigset_t term;
+
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, waiting);
+    sigdelset(waiting, SIGTERM);
+    partial_file(NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (ferry_interrupted)
+        stop_signal = ferry_interrupted;
+}
+
 int share_start(struct session *s, int idle_timeout_s)
 {
     static struct server sv;
+    sigset_t waiting;
     int ready[2];
     char ok;
 
     sv.s = s;
     sv.idle_ms = idle_timeout_s * 1000;
-    if (absolute_images(&sv, s) < 0 || listen_here(&sv) < 0)
+    if (absolute_images(&sv, s) < 0 || (sv.listen_fd = share_listen(sv.path, sizeof sv.path)) < 0)
         return EXIT_FAILED;
     if (pipe2(ready, O_CLOEXEC) < 0)
         return EXIT_FAILED;
@@ -376,17 +396,27 @@ int share_start(struct session *s, int idle_timeout_s)
          * the variable once the appliance is up, and go */
         close(ready[1]);
         close(sv.listen_fd);
-        if (read(ready[0], &ok, 1) != 1)
-            return EXIT_FAILED; /* the server said why */
+        ssize_t n = read(ready[0], &ok, 1);
+        int st = 0;
+        if (n != 1 && ferry_interrupted) /* ours to end: its appliance and socket go too */
+            kill(pid, SIGTERM);
+        if (n != 1 && waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && !ferry_interrupted)
+            report("the session ended while its appliance started: %s", strsignal(WTERMSIG(st)));
+        if (n != 1)
+            return EXIT_FAILED; /* else the server said why */
         say_variable(sv.path);
         return EXIT_OK;
     }
     close(ready[0]);
+    close_others(sv.listen_fd, ready[1]);
     setsid(); /* the terminal's signals are not ours now */
-    if (session_start(s) != EXIT_OK) {
+    signals_graceful(false);
+    partial_file(sv.path);
+    if (ferry_interrupted || session_start(s) != EXIT_OK) {
         remove_socket(&sv);
         _exit(EXIT_FAILED);
     }
+    server_signals(&waiting);
     if (s->verbose)
         report("session %s: %d image%s, %s, ends after %d s idle (0: never)", sv.path, s->nimages,
                s->nimages == 1 ? "" : "s", s->rw ? "read-write" : "read-only", idle_timeout_s);
@@ -402,10 +432,14 @@ int share_start(struct session *s, int idle_timeout_s)
         /* nothing: the images are open and named from / */
     }
     ok = 'y';
-    if (write(ready[1], &ok, 1) != 1)
+    if (stop_signal || write(ready[1], &ok, 1) != 1) {
+        /* the command that started it is gone: nobody has the name */
+        session_end(s);
+        remove_socket(&sv);
         _exit(EXIT_FAILED);
+    }
     close(ready[1]);
-    serve(&sv);
+    serve(&sv, &waiting);
     remove_socket(&sv);
     _exit(EXIT_OK);
 }

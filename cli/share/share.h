@@ -67,6 +67,8 @@ int share_dir(char *path, size_t size);
 /* A socket connected to path, its other end checked to be ours; -1
  * reported (a dead session's leftover socket is removed). */
 int share_connect(const char *path);
+/* The listening socket of a new session, its name in path. -1 reported. */
+int share_listen(char *path, size_t size);
 void share_magic(char magic[SHARE_MAGIC_SIZE]);
 bool share_magic_ok(const char magic[SHARE_MAGIC_SIZE]);
 
