@@ -63,6 +63,9 @@ $(B)/sysinc/.stamp: Makefile
 	@mkdir -p $(B)/sysinc/openssl
 	ln -sf /usr/include/openssl/*.h /usr/include/x86_64-linux-gnu/openssl/*.h \
 	       $(B)/sysinc/openssl/
+	# the kernel's own headers (linux-libc-dev), for FIEMAP
+	ln -sfn /usr/include/linux /usr/include/asm-generic $(B)/sysinc/
+	ln -sfn /usr/include/x86_64-linux-gnu/asm $(B)/sysinc/asm
 	@touch $@
 
 # generated before anything compiles; afterwards -MMD knows who needs what

@@ -137,6 +137,8 @@ static int global_options(struct session *s, int argc, char **argv)
             s->verbose = true;
         } else if (!strcmp(name, "trace")) {
             s->trace = true;
+        } else if (!strcmp(name, "no-direct")) {
+            s->no_direct = true;
         } else if (!strcmp(name, "accel")) {
             s->accel = optarg;
         } else if (!strcmp(name, "memsize")) {

@@ -84,6 +84,7 @@ void appliance_settings(void)
         snprintf(ra, sizeof ra, "%.*s", (int) strcspn(p + 19, " \n"), p + 19);
     set_readahead(ra);
     d.no_direct = strstr(line, "ferry.no_direct") != NULL;
+    d.test_lie = strstr(line, "ferry.test_lie_extents") != NULL;
     if ((p = strstr(line, "ferry.chunk_size="))) {
         unsigned long v = strtoul(p + 17, NULL, 10);
         if (v > 0 && v <= FERRY_MAX_CHUNK)

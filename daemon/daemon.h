@@ -19,6 +19,7 @@ struct daemon {
     int progress_ms;     /* least time between progress events */
     bool appliance;      /* PID 1 in the VM: mount and devices allowed */
     bool no_direct;      /* no O_DIRECT reads (for measuring) */
+    bool test_lie;       /* tests: extents placed past their device */
     const char *tar;     /* the static GNU tar run for tar-in and tar-out */
 };
 extern struct daemon d;
@@ -82,6 +83,12 @@ int send_data(struct call *c, const void *data, size_t len);
 unsigned char *transfer_buffer(void); /* aligned, FERRY_MAX_CHUNK bytes */
 bool direct_on(int fd);               /* O_DIRECT, if the file takes it */
 void direct_off(int fd);
+/* extents.c: where the bytes of the open file fd lie on its disk, when
+ * the host may read them itself (a disk in `disks`, see ferry.x); NULL
+ * when they must go as chunks. */
+ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks);
+/* devices.c: the first line of a small sysfs file, or "" */
+void sysfs_read(const char *path, char *buf, size_t size);
 /* recv.c: a file in as chunks. */
 int recv_fd(struct call *c, int fd, bool seekable, uint64_t *received);
 

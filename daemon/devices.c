@@ -10,8 +10,7 @@
 
 #include "daemon.h"
 
-/* The first line of a small sysfs file, or "" */
-static void sysfs_read(const char *path, char *buf, size_t size)
+void sysfs_read(const char *path, char *buf, size_t size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);

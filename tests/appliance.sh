@@ -15,7 +15,7 @@ case $("$FERRY" --version) in
 *"kernel $(cat build/appliance/kernel-version)"*"") pass version_names_kernel ;;
 *) fail version_names_kernel "$("$FERRY" --version)" ;;
 esac
-expect version_names_protocol 1 "$("$FERRY" --version | grep -c '^protocol 1$')"
+expect version_names_protocol 1 "$("$FERRY" --version | grep -c '^protocol 2$')"
 case $(file build/ferry) in *"statically linked"*) pass executable_is_static ;;
     *) fail executable_is_static "$(file build/ferry)" ;; esac
 size=$(stat -c %s build/ferry)
@@ -330,5 +330,21 @@ sleep 1
 state=$(ps -o stat= -p "$qemu" 2>/dev/null)
 expect qemu_dies_with_ferry "running gone" \
     "$([ -n "$qemu" ] && echo running || echo never-ran) $(case $state in ""|Z*) echo gone ;; *) echo "alive ($state)" ;; esac)"
+
+# ---- extent-direct reads: the host reads a raw image's extents itself,
+# and gets what the guest path gives (tests/direct.sh covers the
+# filesystems); extents placed outside the image are refused
+for f in /data/random.bin /data/sparse.bin; do
+    guest=$("$FERRY" --no-direct cat "$img/ext4.img" "$f" | sha256sum)
+    err=$("$FERRY" -v cat "$img/ext4.img" "$f" 2>&1 >"$tmp/direct.out")
+    expect "direct_read_is_the_guests_$(basename "$f")" "1 $guest" \
+        "$(grep -c 'read directly from the image' <<<"$err") $(sha256sum <"$tmp/direct.out")"
+done
+err=$(FERRY_APPEND=ferry.test_lie_extents "$FERRY" cat "$img/ext4.img" /data/random.bin 2>&1 >"$tmp/direct.out"); status=$?
+expect extents_outside_the_device_refused \
+    "1 0 ferry: cat: /data/random.bin: the appliance placed the file's bytes outside its image" \
+    "$status $(wc -c <"$tmp/direct.out") $err"
+expect no_direct_without_a_raw_image 0 \
+    "$("$FERRY" -v cat "$img/ext4.qcow2" /data/random.bin 2>&1 >/dev/null | grep -c 'read directly')"
 
 finish

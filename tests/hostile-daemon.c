@@ -12,7 +12,9 @@
  *   root-file    "/" is a regular file
  *   hole         a download is a hole of 2^63 bytes
  *   early-reply  an upload is refused at once (ENOSYS), its chunks unread
- *   flood        a listing that never ends */
+ *   flood        a listing that never ends
+ *   extents      a download is answered with extents on a disk of the
+ *                host's (the first 6 bytes of sda), unasked */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -158,8 +160,12 @@ static int serve(const struct wire_frame *f)
         ferry_readlink_ret r = { "target" ESC };
         reply(f, (xdrproc_t) xdr_ferry_readlink_ret, &r);
     } else if (proc == FERRY_DOWNLOAD) {
-        ferry_transfer_ret r = { 6 };
-        if (!strcmp(mode, "hole"))
+        ferry_extent x = { 0, 0, 6, false };
+        ferry_direct dv = { "sda", 0, 1 << 20, { 1, &x } };
+        ferry_transfer_ret r = { 6, !strcmp(mode, "extents") ? &dv : NULL };
+        if (!strcmp(mode, "extents"))
+            ; /* no chunks: the host is to read them */
+        else if (!strcmp(mode, "hole"))
             wire_send_chunk(&w, proc, serial, FERRY_CHUNK_HOLE, 1ull << 63, NULL, 0);
         else
             wire_send_chunk(&w, proc, serial, FERRY_CHUNK_DATA, 0, "pwned\n", 6);

@@ -92,6 +92,11 @@ err=$(h hole download /x "$tmp/x" 2>&1); status=$?
 case "$status $err" in "1 ferry: download: "*"a hole beyond any file's size"*)
     [ ! -e "$tmp/x" ] && pass hole_past_any_file_refused || fail hole_past_any_file_refused "a file" ;;
     *) fail hole_past_any_file_refused "$status $err" ;; esac
+# a download answered with extents the host never asked for: no image of
+# its is read, and no byte passes as data
+out=$(h extents cat /x 2>"$tmp/err"); status=$?
+expect unasked_extents_refused "1 0 ferry: cat: /x: the appliance placed the file's bytes outside its image" \
+    "$status ${#out} $(cat "$tmp/err")"
 start=$(date +%s)
 err=$(FERRY_TEST_MAX_ENTRIES=100000 HOSTILE=flood FERRY_DAEMON=$PWD/build/tests/hostile-daemon \
       timeout 120 "$FERRY" --test-root /unused --timeout 3 ls / 2>&1 >/dev/null); status=$?

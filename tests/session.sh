@@ -110,6 +110,11 @@ want=$(FERRY_SESSION= "$FERRY" -m /dev/sda1 cat "$img/os.img" /data/random.bin |
 expect killed_command_leaves_a_clean_channel "$want" \
     "$("$FERRY" -m /dev/sda1 cat /data/random.bin 2>/dev/null | sha256sum)"
 
+# the session lends its raw images too: a command reads files' extents itself
+expect session_command_reads_the_image_itself "1 $want" \
+    "$("$FERRY" -v -m /dev/sda1 cat /data/random.bin 2>&1 >/dev/null | grep -c 'read directly from the image') \
+$("$FERRY" -m /dev/sda1 cat /data/random.bin 2>/dev/null | sha256sum)"
+
 pid=$(server_pid "$img/os.img")
 out=$("$FERRY" session stop 2>&1)
 for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null && sleep 0.2; done

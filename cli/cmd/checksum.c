@@ -15,13 +15,12 @@ static const size_t hex_len[] = { 32, 40, 64, 128 };
 int file_digest(struct session *s, int alg, const char *path, char *hex, size_t size)
 {
     ferry_download_args a = { .path = (char *) path };
-    ferry_transfer_ret r;
     struct digest d;
 
     hex[0] = '\0';
     digest_init(&d, alg);
     struct xfer x = digest_xfer(&d);
-    if (rpc_download(&s->cl, &a, &r, &x) < 0)
+    if (file_download(s, &a, &x) < 0)
         return call_failed(s), -1;
     digest_hex(&d, hex, size);
     return strlen(hex) == hex_len[alg] ? 0 : -1;

@@ -21,7 +21,6 @@ int fetch(struct session *s, const char *remote, int fd, bool bar, bool zeros_fo
     struct sink k;
     struct progress_bar p;
     ferry_download_args a = { .path = (char *) remote, .unreadable_as_zeros = zeros_for_bad };
-    ferry_transfer_ret r;
     int ret;
 
     sink_init(&k, fd);
@@ -32,7 +31,7 @@ int fetch(struct session *s, const char *remote, int fd, bool bar, bool zeros_fo
         s->cl.progress_opaque = &p;
         a.progress = true;
     }
-    ret = rpc_download(&s->cl, &a, &r, &x);
+    ret = file_download(s, &a, &x);
     s->cl.progress = NULL;
     progress_end(&p);
     if (ret == 0 && sink_finish(&k) < 0) {

@@ -66,6 +66,18 @@ struct xfer digest_xfer(struct digest *d);
 /* The digest in lowercase hex; d is used up. */
 void digest_hex(struct digest *d, char *hex, size_t size);
 
+/* ---- direct.c ---- */
+struct session;
+/* A file's bytes into x: as chunks through the appliance, or, where it
+ * says they lie plainly on a raw image, read from the image here. 0, or
+ * -1 with s->cl's err and msg set (call_failed says it). */
+int file_download(struct session *s, ferry_download_args *a, const struct xfer *x);
+/* Image i when the host can read the disk the appliance sees itself: a
+ * raw image, nothing behind it. Its descriptor and size, or -1. */
+int direct_image(int i, uint64_t *size);
+/* A session lends a joining command its raw images' descriptors. */
+void direct_adopt(int i, int fd);
+
 /* ---- source.c ---- */
 struct source {
     int fd;

@@ -1,8 +1,10 @@
 /* argv.c: qemu's command line, built an argument at a time (qemu.c,
- * blockdev.c). */
+ * blockdev.c), and the descriptors a child keeps. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "launch/launch.h"
 
@@ -17,4 +19,24 @@ void arg(struct argv *a, const char *fmt, ...)
     va_end(ap);
     a->v[a->n++] = s;
     a->v[a->n] = NULL;
+}
+
+void close_all_but(const int *keep, int n)
+{
+    int top = 2;
+    long max = sysconf(_SC_OPEN_MAX);
+
+    for (int i = 0; i < n; i++)
+        if (keep[i] > top)
+            top = keep[i];
+    for (int fd = 3; fd <= top; fd++) {
+        bool kept = false;
+        for (int i = 0; i < n; i++)
+            kept |= keep[i] == fd;
+        if (!kept)
+            close(fd);
+    }
+    if (syscall(SYS_close_range, top + 1, ~0u, 0) < 0) /* kernels before 5.9 */
+        for (long fd = top + 1; fd < (max > 0 ? max : 1024); fd++)
+            close(fd);
 }

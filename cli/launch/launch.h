@@ -38,6 +38,9 @@ struct argv {
     int n;
 };
 void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Close every descriptor from 3 up but those in keep: what a caller left
+ * open without close-on-exec is not ours to hold. */
+void close_all_but(const int *keep, int n);
 
 /* blockdev.c: -add-fd and -blockdev for an image and the files it names;
  * its descriptors go into map, the files qemu opens by path into c. */

@@ -106,6 +106,11 @@ int launch_prepare(struct session *s)
     return 0;
 }
 
+const struct image_file *launch_image(int i)
+{
+    return run.ready && i >= 0 && i < MAX_IMAGES ? run.images[i] : NULL;
+}
+
 /* What qemu may open (the rest is descriptors). A qemu of the system is
  * dynamically linked: its libraries, its modules (TCG itself is one in
  * Debian's) and its firmware are read from the system's directories. */
@@ -134,28 +139,16 @@ static void allow_system(struct confine *c, const char *qemu, bool kvm)
 /* In the child: every descriptor where the map says, nothing else open. */
 static void place_fds(const struct fdmap *m)
 {
-    int tmp[LAUNCH_MAX_FDS], top = 2;
+    int tmp[LAUNCH_MAX_FDS];
 
     for (int i = 0; i < m->n; i++)
         if ((tmp[i] = fcntl(m->from[i], F_DUPFD, 512)) < 0)
             _exit(126);
-    for (int i = 0; i < m->n; i++) {
+    for (int i = 0; i < m->n; i++)
         if (dup2(tmp[i], m->to[i]) < 0)
             _exit(126);
-        if (m->to[i] > top)
-            top = m->to[i];
-    }
     /* what ferry's parent left open without close-on-exec is not qemu's */
-    for (int fd = 3; fd <= top; fd++) {
-        bool kept = false;
-        for (int i = 0; i < m->n; i++)
-            kept |= m->to[i] == fd;
-        if (!kept)
-            close(fd);
-    }
-    if (syscall(SYS_close_range, top + 1, ~0u, 0) < 0)
-        for (int fd = top + 1; fd < 1024; fd++)
-            close(fd);
+    close_all_but(m->to, m->n);
 }
 
 /* ferry's own qemu: static, so it reads nothing of the system's. */

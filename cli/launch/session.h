@@ -29,6 +29,7 @@ struct session {
     struct mount_req mounts[MAX_MOUNTS];
     int nmounts;
     bool rw, verbose, trace;
+    bool no_direct;      /* --no-direct: file bytes through the appliance only */
     bool external;       /* --external: open the files images name */
     const char *accel;   /* auto, kvm, tcg */
     const char *machine; /* microvm, or q35 when qemu lacks it */
@@ -81,6 +82,9 @@ extern pid_t session_child;
 /* Once a run: find qemu, open and check the images, unpack the appliance,
  * start the console. 0, or -1 reported. */
 int launch_prepare(struct session *s);
+struct image_file;
+/* Image i as ferry opened it for qemu; NULL before (or without) a launch. */
+const struct image_file *launch_image(int i);
 /* A qemu that boots the appliance, resumes the saved one, or boots it to
  * be saved (the build: save.c). */
 enum launch_mode { LAUNCH_BOOT, LAUNCH_RESUME, LAUNCH_SAVE };

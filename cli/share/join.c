@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "io/transfer.h"
 #include "launch/session.h"
 #include "output/output.h"
 #include "share/share.h"
@@ -61,6 +62,14 @@ static int await(int fd, bool say)
     }
 }
 
+/* The raw images' descriptors that came with the channel, in order. */
+static void take_raw(uint32_t mask, const int *fds, int n)
+{
+    for (int i = 0, k = 0; i < MAX_IMAGES; i++)
+        if (mask & 1u << i && k < n)
+            direct_adopt(i, fds[k++]);
+}
+
 /* The server's answer, the channel when it lends one (else -1 in *chan),
  * and the images that follow it. -1 reported. */
 static int greeting(int fd, struct share_greeting *g, char **images, size_t *len, int *chan,
@@ -69,8 +78,9 @@ static int greeting(int fd, struct share_greeting *g, char **images, size_t *len
     char *buf = malloc(SHARE_GREETING_MAX);
     union {
         struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(SHARE_MAX_FDS * sizeof(int))];
     } u;
+    int fds[SHARE_MAX_FDS], nfds = 0;
     struct iovec iov = { buf, SHARE_GREETING_MAX };
     struct msghdr m = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
@@ -84,18 +94,23 @@ static int greeting(int fd, struct share_greeting *g, char **images, size_t *len
         n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len == CMSG_LEN(sizeof(int)))
-            memcpy(chan, CMSG_DATA(c), sizeof(int));
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && nfds == 0 &&
+            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
+        }
+    *chan = nfds ? fds[0] : -1;
     if (n < (ssize_t) sizeof *g || !share_magic_ok(buf)) {
-        if (*chan >= 0)
-            close(*chan);
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        *chan = -1;
         free(buf);
         report("the session ended without an answer");
         return -1;
     }
     memcpy(g, buf, sizeof *g);
     g->message[sizeof g->message - 1] = '\0';
+    take_raw(g->raw_images, fds + 1, nfds - 1);
     *len = n - sizeof *g;
     memmove(buf, buf + sizeof *g, *len);
     *images = buf;

@@ -12,14 +12,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "io/transfer.h"
 #include "launch/console.h"
+#include "launch/launch.h"
 #include "launch/session.h"
 #include "output/output.h"
 #include "share/share.h"
@@ -124,19 +125,29 @@ static int send_greeting(struct server *sv, int conn, struct share_greeting *g, 
     struct iovec iov[2] = { { g, sizeof *g }, { sv->images, sv->images_len } };
     union {
         struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(SHARE_MAX_FDS * sizeof(int))];
     } u = { 0 };
     struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+    int fds[SHARE_MAX_FDS], n = 0;
+    uint64_t size;
 
     share_magic(g->magic);
     if (fd >= 0) {
+        /* the channel, then the raw images: the command reads their files'
+         * bytes itself, as a run of its own would */
+        fds[n++] = fd;
+        for (int i = 0; i < sv->s->nimages && n < SHARE_MAX_FDS; i++)
+            if ((fds[n] = direct_image(i, &size)) >= 0) {
+                g->raw_images |= 1u << i;
+                n++;
+            }
         m.msg_control = u.buf;
-        m.msg_controllen = sizeof u.buf;
+        m.msg_controllen = CMSG_SPACE(n * sizeof(int));
         struct cmsghdr *c = CMSG_FIRSTHDR(&m);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        c->cmsg_len = CMSG_LEN(n * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, n * sizeof(int));
     }
     return sendmsg(conn, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
@@ -329,27 +340,6 @@ static void say_variable(const char *path)
     fflush(stdout);
 }
 
-/* The server holds nothing of its parent's but these: an inherited lock
- * or pipe would outlive the command that started it. */
-static void close_from_to(unsigned from, unsigned to)
-{
-    if (from > to || syscall(SYS_close_range, from, to, 0u) == 0)
-        return;
-    /* kernels before 5.9 */
-    long max = sysconf(_SC_OPEN_MAX);
-    for (unsigned fd = from; fd <= to && fd < (max > 0 ? (unsigned long) max : 1024u); fd++)
-        close(fd);
-}
-
-static void close_others(int a, int b)
-{
-    unsigned lo = a < b ? a : b, hi = a < b ? b : a;
-
-    close_from_to(3, lo - 1);
-    close_from_to(lo + 1, hi - 1);
-    close_from_to(hi + 1, ~0u);
-}
-
 /* Signals from here on: SIGTERM during the boot kills the appliance and
  * removes the socket (signals.c, the socket as the partial file); once up,
  * it stops the server (serve). */
@@ -408,7 +398,9 @@ int share_start(struct session *s, int idle_timeout_s)
         return EXIT_OK;
     }
     close(ready[0]);
-    close_others(sv.listen_fd, ready[1]);
+    /* the server holds nothing of its parent's: an inherited lock or pipe
+     * would outlive the command that started it */
+    close_all_but((int[]){ sv.listen_fd, ready[1] }, 2);
     setsid(); /* the terminal's signals are not ours now */
     signals_graceful(false);
     partial_file(sv.path);

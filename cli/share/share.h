@@ -51,6 +51,8 @@ struct share_greeting {
     uint32_t status;  /* share_status */
     uint32_t mounted; /* the plan asked for is mounted already */
     uint32_t rw, kvm, resumed;
+    uint32_t raw_images; /* bit i: image i's descriptor follows the channel's
+                            (a raw image the command may read itself) */
     uint32_t protocol_version;
     uint64_t capabilities;
     char daemon_version[65];
@@ -64,6 +66,8 @@ struct share_greeting {
  * $XDG_RUNTIME_DIR/ferry, else /tmp/ferry-UID; it must be a directory of
  * ours that no one else may enter. 0, or -1 reported. */
 int share_dir(char *path, size_t size);
+/* The most descriptors a greeting carries: the channel, the raw images. */
+#define SHARE_MAX_FDS (1 + 26)
 /* A socket connected to path, its other end checked to be ours; -1
  * reported (a dead session's leftover socket is removed). */
 int share_connect(const char *path);

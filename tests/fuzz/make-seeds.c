@@ -55,7 +55,9 @@ int main(int argc, char **argv)
         return 2;
     snprintf(dd, sizeof dd, "%s/corpus-daemon", argv[1]);
     snprintf(dc, sizeof dc, "%s/corpus-client", argv[1]);
-    wire_init(&w, -1);
+    /* buffers need a descriptor to be made: each seed replaces it */
+    if (wire_init(&w, open("/dev/null", O_WRONLY)) < 0)
+        return 1;
 
     /* ---- client -> daemon */
     open_seed(dd, "ping");
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
     call(FERRY_LIST, (xdrproc_t) xdr_ferry_list_args, &(ferry_list_args){ "/", 1 });
     open_seed(dd, "download-cancel");
     call(FERRY_DOWNLOAD, (xdrproc_t) xdr_ferry_download_args,
-         &(ferry_download_args){ "/d/e/z", 1, 0 });
+         &(ferry_download_args){ "/d/e/z", 1, 0, 1, 65536 });
     wire_send_word(&w, FERRY_WORD_CANCEL, 0);
     call(FERRY_PING, (xdrproc_t) xdr_ferry_ping_args, &ping);
     open_seed(dd, "upload");
@@ -109,12 +111,17 @@ int main(int argc, char **argv)
     hello(FERRY_PROTOCOL_VERSION);
     serial = 1;
     wire_send_chunk(&w, FERRY_DOWNLOAD, serial, FERRY_CHUNK_DATA, 0, "abc", 3);
-    struct ferry_header ph = { FERRY_PROGRAM_ID, 1, FERRY_EVENT_PROGRESS, FERRY_EVENT, serial, 0 };
+    struct ferry_header ph = {
+        FERRY_PROGRAM_ID, FERRY_PROTOCOL_VERSION, FERRY_EVENT_PROGRESS, FERRY_EVENT, serial, 0
+    };
     struct ferry_progress pg = { 3, 100 };
     wire_send(&w, &ph, (xdrproc_t) xdr_ferry_progress, &pg, NULL, 0);
     wire_send_chunk(&w, FERRY_DOWNLOAD, serial, FERRY_CHUNK_HOLE, 97, NULL, 0);
     wire_send_chunk(&w, FERRY_DOWNLOAD, serial, FERRY_CHUNK_END, 0, NULL, 0);
-    ferry_transfer_ret tr = { 100 };
+    /* with extents, as a download the host reads itself is answered */
+    ferry_extent ex[2] = { { 0, 4096, 3, false }, { 50, 8192, 50, true } };
+    ferry_direct dv = { "sda", 1 << 20, 1 << 24, { 2, ex } };
+    ferry_transfer_ret tr = { 100, &dv };
     reply(FERRY_DOWNLOAD, (xdrproc_t) xdr_ferry_transfer_ret, &tr, 0);
     serial = 2;
     {
@@ -146,7 +153,7 @@ int main(int argc, char **argv)
     write_all(w.fd, "\xf5\xe4\xa0\x04\x00\x00\x00\x00\x00\x00\x00\x07", 12, -1);
 
     open_seed(dc, "wrong-version");
-    hello(2);
+    hello(FERRY_PROTOCOL_VERSION + 1);
     close(w.fd);
     return 0;
 }
