@@ -8,6 +8,7 @@
  * image's own bytes, which the user has anyway; a read that fails or
  * finds the image shorter is an error, never zeros. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +88,9 @@ static int checked(const ferry_transfer_ret *r, uint32_t asked)
     int i = strlen(dv->disk) == 3 && !strncmp(dv->disk, "sd", 2) ? dv->disk[2] - 'a' : -1;
     int fd = i >= 0 && i < 26 && (asked & 1u << i) ? direct_image(i, &image_size) : -1;
 
-    if (fd < 0 || dv->offset > image_size || dv->device_size > image_size - dv->offset)
+    /* a size the host cannot seek to is no file's (as for a hole chunk) */
+    if (fd < 0 || r->size > INT64_MAX || dv->offset > image_size ||
+        dv->device_size > image_size - dv->offset)
         return -1;
     for (unsigned k = 0; k < dv->extents.extents_len; k++) {
         const ferry_extent *e = &dv->extents.extents_val[k];
