@@ -189,15 +189,16 @@ killed_midway() {   # NAME CMD...: kill the run's qemu once the call has begun
     *) fail "qemu_killed_during_$name" "status $status: $err" ;;
     esac
 }
+# (--no-direct: small chunks through the guest make the transfer last)
 FERRY_CHUNK_SIZE=4096 killed_midway download \
-    "$FERRY" -x download "$tmp/fault.img" /big.bin "$tmp/part.bin"
+    "$FERRY" -x --no-direct download "$tmp/fault.img" /big.bin "$tmp/part.bin"
 expect killed_download_leaves_no_file "" "$(ls "$tmp" | grep part.bin)"
 FERRY_CHUNK_SIZE=4096 killed_midway upload \
     "$FERRY" -x --rw upload "$tmp/fault.img" "$tmp/big.bin" /big2.bin
 FERRY_CHUNK_SIZE=4096 killed_midway list "$FERRY" -x ls "$tmp/many.img" -l /many
 # SIGTERM and SIGINT in the middle of a transfer
 for sig in TERM INT; do
-    FERRY_CHUNK_SIZE=4096 "$FERRY" download "$tmp/fault.img" /big.bin "$tmp/sig.bin" 2>/dev/null &
+    FERRY_CHUNK_SIZE=4096 "$FERRY" --no-direct download "$tmp/fault.img" /big.bin "$tmp/sig.bin" 2>/dev/null &
     pid=$!
     sleep 2.5
     running=$(qemus)

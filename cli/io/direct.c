@@ -169,9 +169,12 @@ int file_download(struct session *s, ferry_download_args *a, const struct xfer *
         return -1;
     if (r.direct && read_extents(s, a, &r, x) < 0) {
         int err = errno;
-        snprintf(s->cl.msg, sizeof s->cl.msg, "%s: %s", a->path,
-                 err == EPROTO ? "the appliance placed the file's bytes outside its image"
-                               : strerror(err));
+        /* said as the guest path says it: a local failure needs no path */
+        if (err == EPROTO)
+            snprintf(s->cl.msg, sizeof s->cl.msg,
+                     "%s: the appliance placed the file's bytes outside its image", a->path);
+        else
+            snprintf(s->cl.msg, sizeof s->cl.msg, "%s", strerror(err));
         s->cl.err = err;
         s->cl.remote = false;
         xdr_free((xdrproc_t) xdr_ferry_transfer_ret, (char *) &r);
