@@ -39,6 +39,7 @@ part trust tests/trust.sh
 part emptyroot tests/emptyroot.sh
 part resume tests/resume.sh
 part session tests/session.sh
+part direct tests/direct.sh
 part manyimages tests/manyimages.sh
 part kvm tests/kvm.sh
 
