@@ -24,7 +24,7 @@ PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev 
             libfdt-dev qemu-system-data
             zlib1g-dev liblzma-dev libhivex-dev
             linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
-            tar util-linux lvm2 file"
+            tar util-linux lvm2 file cryptsetup-bin"
 # to run it: nothing (ferry carries its qemu); the tests also use Debian's
 # qemu, as a user's qemu of the system (--qemu)
 PKGS_RUN=""

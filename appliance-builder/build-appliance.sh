@@ -18,8 +18,8 @@ mkdir -p "$out"
 export SOURCE_DATE_EPOCH=0      # reproducible archive: fixed times
 
 # The helpers ferryd runs from the initramfs (blkid to name filesystems, lvm
-# for volume groups), each copied with the shared libraries it loads.
-helpers="/usr/sbin/blkid /usr/sbin/lvm"
+# for volume groups, cryptsetup for LUKS), each copied with the shared libraries it loads.
+helpers="/usr/sbin/blkid /usr/sbin/lvm /usr/sbin/cryptsetup"
 libs_of() { ldd "$1" | awk '/=> \// { print $3 } /^\t\// { print $1 }'; }
 
 # ---- 1. kernel (cached by build-kernel.sh, keyed by source and config)

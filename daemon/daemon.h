@@ -87,6 +87,9 @@ void direct_off(int fd);
  * the host may read them itself (a disk in `disks`, see ferry.x); NULL
  * when they must go as chunks. */
 ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks);
+/* crypt.c: a device-mapper device that is an opened encrypted volume
+ * becomes FERRY_DEV_CRYPT, its parent the encrypted device. */
+void crypt_describe(ferry_device *dv, const char *sysdir);
 /* devices.c: the first line of a small sysfs file, or "" */
 void sysfs_read(const char *path, char *buf, size_t size);
 /* recv.c: a file in as chunks. */
@@ -118,7 +121,8 @@ void appliance_settle_all(void);
  * error messages. */
 struct helper {
     pid_t pid;
-    int errfd; /* memfd holding the helper's stderr */
+    int errfd;  /* memfd holding the helper's stderr */
+    int status; /* as waitpid gave it, once finished */
 };
 struct helper_io {
     int in, out;   /* its stdin and stdout; -1: /dev/null */
@@ -130,6 +134,8 @@ int helper_start(struct call *c, struct helper *h, char *const argv[], const str
 /* Wait for it (with keepalives); 0 when it exited 0, else call_fail with
  * its stderr. */
 int helper_finish(struct call *c, struct helper *h, const char *what);
+/* The same, killing it after limit_s seconds (ETIMEDOUT); 0: no limit. */
+int helper_finish_within(struct call *c, struct helper *h, const char *what, int limit_s);
 /* Kill and reap it, when the call failed for another reason. */
 void helper_kill(struct helper *h);
 

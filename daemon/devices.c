@@ -215,7 +215,9 @@ static int scan(struct call *c, ferry_devices_ret *r)
             snprintf(name, sizeof name, "%s/dm/name", sysdir);
             sysfs_read(name, val, sizeof val);
             snprintf(name, sizeof name, "/dev/mapper/%s", val);
-            add(r, name, FERRY_DEV_LV, "", sysdir);
+            ferry_device *dv = add(r, name, FERRY_DEV_LV, "", sysdir);
+            if (dv)
+                crypt_describe(dv, sysdir);
         } else {
             snprintf(name, sizeof name, "/dev/%s", n);
             add(r, name, !strncmp(n, "md", 2) ? FERRY_DEV_MD : FERRY_DEV_DISK, "", sysdir);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -103,22 +104,57 @@ void helper_kill(struct helper *h)
     }
 }
 
+/* Wait for the helper; past limit_s seconds (0: none) it is killed. A
+ * helper fed what the image says (cryptsetup's header) may be made to work
+ * for ever: the daemon must not. */
+static pid_t wait_helper(struct helper *h, int *status, int limit_s, bool *expired)
+{
+    int64_t deadline = limit_s > 0 ? wire_now_ms() + (int64_t) limit_s * 1000 : -1;
+    pid_t r;
+
+    *expired = false;
+    for (;;) {
+        r = waitpid(h->pid, status, deadline < 0 ? 0 : WNOHANG);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r != 0)
+            return r;
+        if (wire_now_ms() >= deadline) {
+            kill(h->pid, SIGKILL);
+            *expired = true;
+            deadline = -1; /* now reap it */
+            continue;
+        }
+        nanosleep(&(struct timespec){ 0, 20 * 1000000 }, NULL);
+    }
+}
+
 int helper_finish(struct call *c, struct helper *h, const char *what)
 {
+    return helper_finish_within(c, h, what, 0);
+}
+
+int helper_finish_within(struct call *c, struct helper *h, const char *what, int limit_s)
+{
     char msg[512];
-    int status;
+    int status = 0;
     ssize_t n;
     off_t size;
     pid_t r;
+    bool expired;
 
     busy_begin(c); /* tar may work for minutes */
-    while ((r = waitpid(h->pid, &status, 0)) < 0 && errno == EINTR)
-        ;
+    r = wait_helper(h, &status, limit_s, &expired);
     busy_end(c);
     h->pid = 0;
+    h->status = status;
     if (r < 0) {
         close(h->errfd);
         return call_fail_errno(c, errno, "waitpid");
+    }
+    if (expired) {
+        close(h->errfd);
+        return call_fail(c, ETIMEDOUT, "%s: gave up after %d s", what, limit_s);
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         close(h->errfd);

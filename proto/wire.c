@@ -74,6 +74,17 @@ void wire_free(struct wire *w)
     w->in = w->out = NULL;
 }
 
+void wire_wipe(struct wire *w)
+{
+    if (w->in) {
+        /* what was read (and copies a move left behind), not what is unread */
+        explicit_bzero(w->in, w->start);
+        explicit_bzero(w->in + w->end, IN_CAP - w->end);
+    }
+    if (w->out)
+        explicit_bzero(w->out, FERRY_MAX_MESSAGE + 4);
+}
+
 int64_t wire_now_ms(void)
 {
     struct timespec t;

@@ -61,6 +61,9 @@ struct wire {
 /* Sets fd non-blocking; all timeouts start at -1 (forever). */
 int wire_init(struct wire *w, int fd);
 void wire_free(struct wire *w);
+/* Zero the buffers of a wire after a message holding a secret (a key) went
+ * through: what was read, and what was sent. The unread input stays. */
+void wire_wipe(struct wire *w);
 
 /* Read the next frame. Returns 0, or -1 with errno and w->error set:
  *   ETIMEDOUT  nothing arrived for timeout_ms
