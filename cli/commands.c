@@ -50,6 +50,11 @@ const struct opt global_opts[] = {
     { 0, "qemu", "PATH", NULL, "a qemu of the system to run instead of the one ferry carries",
       "FERRY_QEMU" },
     { 0, "test-root", "DIR", NULL, "testing: serve DIR with a host ferryd, no VM", NULL },
+    { 0, "key-file", "FILE", NULL,
+      "the passphrase of encrypted (LUKS) volumes: every byte of FILE, a final newline "
+      "included, as cryptsetup --key-file reads it; - for standard input. Without it, "
+      "ferry asks on the terminal",
+      NULL },
     { 'V', "version", NULL, NULL, "print versions", NULL },
     { 'h', "help", NULL, NULL, "this help", NULL },
     { 0 },

@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "commands.h"
 #include "guest/guest.h"
+#include "io/key.h"
 #include "launch/session.h"
 #include "output/output.h"
 #include "share/share.h"
@@ -151,6 +152,8 @@ static int global_options(struct session *s, int argc, char **argv)
             s->launch_timeout_s = atoi(optarg);
         } else if (!strcmp(name, "log")) {
             s->log = optarg;
+        } else if (!strcmp(name, "key-file")) {
+            s->key_file = optarg;
         } else if (!strcmp(name, "qemu")) {
             s->qemu = optarg;
         } else if (!strcmp(name, "test-root")) {
@@ -168,6 +171,21 @@ static int global_options(struct session *s, int argc, char **argv)
         return usage_error(NULL, "--timeout, --call-limit and --launch-timeout must be "
                                  "positive, --memsize at least 64");
     return 0;
+}
+
+/* --key-file, read before the appliance starts: a missing file is said at
+ * once. Standard input can give the key or a command's data, not both. */
+static int read_key(struct session *s, const struct command *c, const struct args *a)
+{
+    bool reads_stdin =
+        !strcmp(c->name, "shell") ||
+        (a->argc > 0 && !strcmp(a->argv[0], "-") &&
+         (!strncmp(c->operands, "LOCAL|-", 7) || !strncmp(c->operands, "FILE|-", 6)));
+
+    if (!strcmp(s->key_file, "-") && reads_stdin)
+        return usage_error(
+            NULL, "--key-file -: %s reads standard input too; give the key in a file", c->name);
+    return key_read_file(s->key_file) < 0 ? EXIT_FAILED : 0;
 }
 
 /* Run the command; the appliance is shut down before this returns. */
@@ -222,6 +240,11 @@ static int run(struct session *s, int argc, char **argv)
                            s->join ? "the session is read-only (start it with --rw)"
                                    : "add --rw to allow it");
     }
+    if (s->key_file && (status = read_key(s, c, &a))) {
+        if (s->joined)
+            share_leave(s);
+        return status;
+    }
     if (s->log && audit_begin(s, s->log, s->typed_argc, s->typed_argv) < 0) {
         if (s->joined)
             share_leave(s);
@@ -237,6 +260,7 @@ static int run(struct session *s, int argc, char **argv)
         status = c->run(s, &a);
     if (s->started && (s->joined ? share_leave(s) : session_end(s)) < 0 && status == EXIT_OK)
         status = EXIT_FAILED;
+    key_forget();
     return status;
 }
 

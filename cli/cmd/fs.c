@@ -60,6 +60,8 @@ static const char *kind_name(ferry_device_kind k)
         return "lv";
     case FERRY_DEV_MD:
         return "md";
+    case FERRY_DEV_CRYPT:
+        return "crypt";
     }
     return "?";
 }

@@ -16,6 +16,11 @@ void device_user_name(const ferry_device *d, char *out, size_t size)
         snprintf(out, size, "/dev/%s%s", d->serial, n + 8);
         return;
     }
+    if (d->kind == FERRY_DEV_CRYPT && d->serial[0] && !strncmp(n, "/dev/mapper/luks-vd", 19) &&
+        n[19]) {
+        snprintf(out, size, "/dev/mapper/luks-%s%s", d->serial, n + 20);
+        return;
+    }
     if (d->kind == FERRY_DEV_LV && !strncmp(n, "/dev/mapper/", 12)) {
         const char *p = n + 12;
         size_t o = snprintf(out, size, "/dev/");
@@ -98,13 +103,24 @@ static int by_user_name(const void *a, const void *b)
     return strcmp(x, y);
 }
 
+/* A LUKS volume may hold another (or an LVM group of them): a few rounds. */
+#define CRYPT_DEPTH 4
+
 int list_devices(struct session *s, ferry_devices_ret *r)
 {
-    if (rpc_list_devices(&s->cl, NULL, r, NULL) < 0)
-        return -1;
-    qsort(r->devices.devices_val, r->devices.devices_len, sizeof(ferry_device), by_user_name);
-    learn(r);
-    return 0;
+    for (int round = 0;; round++) {
+        if (rpc_list_devices(&s->cl, NULL, r, NULL) < 0)
+            return -1;
+        qsort(r->devices.devices_val, r->devices.devices_len, sizeof(ferry_device), by_user_name);
+        learn(r); /* the names, for what opening them may say */
+        int opened = round < CRYPT_DEPTH ? crypt_open_all(s, r) : 0;
+        if (opened == 0)
+            return 0;
+        xdr_free((xdrproc_t) xdr_ferry_devices_ret, (char *) r);
+        memset(r, 0, sizeof *r);
+        if (opened < 0)
+            return -1;
+    }
 }
 
 bool device_mountable(const ferry_device *d)

@@ -9,13 +9,22 @@
 
 /* ---- devices.c ---- */
 /* The devices, partitions and volumes, sorted by the names the user sees;
- * their names are learnt for messages too. 0, or -1 (call failed). */
+ * their names are learnt for messages too. Encrypted volumes are opened
+ * first when there is a key (crypt.c), and what they hold is listed too.
+ * 0, or -1 (call failed). */
 int list_devices(struct session *s, ferry_devices_ret *r);
 /* /dev/vdb2 of the disk with serial "sda" is /dev/sda2 to the user; an LV
- * /dev/mapper/vg-lv is /dev/vg/lv. */
+ * /dev/mapper/vg-lv is /dev/vg/lv; an opened LUKS volume
+ * /dev/mapper/luks-vdb2 is /dev/mapper/luks-sda2. */
 void device_user_name(const ferry_device *d, char *out, size_t size);
 /* Filesystems one can mount, as opposed to containers of other things. */
 bool device_mountable(const ferry_device *d);
+
+/* ---- crypt.c ---- */
+/* Open the encrypted volumes of a listing that are not open yet, with the
+ * key of the run (asked for on a terminal); one without a key is left
+ * closed, and said so. How many opened, or -1 (the client's error set). */
+int crypt_open_all(struct session *s, const ferry_devices_ret *r);
 
 /* ---- mount.c ---- */
 /* Before a command: what -m says, or else the one filesystem there is, or

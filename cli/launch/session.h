@@ -40,6 +40,7 @@ struct session {
     int launch_timeout_s;
     const char *test_root;      /* serve a directory with a host ferryd */
     const char *log;            /* --log FILE */
+    const char *key_file;       /* --key-file: encrypted volumes' passphrase */
     const char *pending_format; /* --format with no -a after it: for the image operand */
     int typed_argc;             /* the command line as typed, for --log */
     char **typed_argv;
