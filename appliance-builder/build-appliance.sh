@@ -20,6 +20,9 @@ export SOURCE_DATE_EPOCH=0      # reproducible archive: fixed times
 # The helpers ferryd runs from the initramfs (blkid to name filesystems, lvm
 # for volume groups, cryptsetup for LUKS), each copied with the shared libraries it loads.
 helpers="/usr/sbin/blkid /usr/sbin/lvm /usr/sbin/cryptsetup"
+# Libraries loaded with dlopen, which ldd cannot see: glibc loads libgcc_s
+# for pthread_exit, which libargon2's threads call (cryptsetup aborts without it).
+dlopened="/lib/x86_64-linux-gnu/libgcc_s.so.1"
 libs_of() { ldd "$1" | awk '/=> \// { print $3 } /^\t\// { print $1 }'; }
 
 # ---- 1. kernel (cached by build-kernel.sh, keyed by source and config)
@@ -32,6 +35,7 @@ fi
 # ---- key: everything that goes into the initramfs, host binaries included
 key=$( { cat "$ferryd" "$tar" "$0"
          for h in $helpers; do cat "$h"; libs_of "$h" | xargs -r readlink -f | xargs -r cat; done
+         cat $dlopened
        } | sha256sum | cut -c1-16)
 if [ "$(cat "$out/.key" 2>/dev/null)" = "$key" ] && [ -f "$out/initrd.zst" ]; then
     exit 0
@@ -59,6 +63,9 @@ copy_with_libs() {
 }
 for h in $helpers; do
     copy_with_libs "$h"
+done
+for lib in $dlopened; do
+    install -D -m 0755 "$(readlink -f "$lib")" "$stage$lib"
 done
 
 # lvm in a box of its own: no udev, no daemons, no backups written anywhere.

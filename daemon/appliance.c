@@ -85,6 +85,8 @@ void appliance_settings(void)
     set_readahead(ra);
     d.no_direct = strstr(line, "ferry.no_direct") != NULL;
     d.test_lie = strstr(line, "ferry.test_lie_extents") != NULL;
+    if ((p = strstr(line, "ferry.crypt_limit_s=")))
+        d.crypt_limit_s = atoi(p + 20);
     if ((p = strstr(line, "ferry.chunk_size="))) {
         unsigned long v = strtoul(p + 17, NULL, 10);
         if (v > 0 && v <= FERRY_MAX_CHUNK)

@@ -23,6 +23,11 @@
  * short enough that a header asking for days of PBKDF2 is an error. */
 #define CRYPT_LIMIT_S 300
 
+static int limit_s(void)
+{
+    return d.crypt_limit_s > 0 ? d.crypt_limit_s : CRYPT_LIMIT_S;
+}
+
 /* cryptsetup's exit statuses (cryptsetup(8), "RETURN CODES") */
 #define CRYPTSETUP_NO_PERMISSION 2 /* a wrong passphrase */
 #define CRYPTSETUP_NO_MEMORY 3
@@ -50,7 +55,7 @@ static int explain(struct call *c, const struct helper *h, const char *dev)
         return call_fail(c, ETIMEDOUT,
                          "%s: cryptsetup gave up after %d s opening the LUKS volume "
                          "(its key derivation costs that much, or its header is hostile)",
-                         dev, CRYPT_LIMIT_S);
+                         dev, limit_s());
     if (WIFEXITED(st) && WEXITSTATUS(st) == CRYPTSETUP_NO_PERMISSION)
         return call_fail(c, EACCES, "%s: wrong passphrase for the LUKS volume", dev);
     /* argon2 asks for its memory at once: a refusal, or the kernel's OOM
@@ -107,7 +112,7 @@ static int open_volume(struct call *c, ferry_crypt_open_args *a, const char *nam
         return -1;
     }
     close(in);
-    if (helper_finish_within(c, &h, "cryptsetup", CRYPT_LIMIT_S) < 0)
+    if (helper_finish_within(c, &h, "cryptsetup", limit_s()) < 0)
         return explain(c, &h, a->device);
     return 0;
 }

@@ -21,6 +21,7 @@ struct daemon {
     bool no_direct;      /* no O_DIRECT reads (for measuring) */
     bool test_lie;       /* tests: extents placed past their device */
     const char *tar;     /* the static GNU tar run for tar-in and tar-out */
+    int crypt_limit_s;   /* cryptsetup's time limit; 0: CRYPT_LIMIT_S (tests lower it) */
 };
 extern struct daemon d;
 

@@ -169,6 +169,7 @@ int helper_finish_within(struct call *c, struct helper *h, const char *what, int
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
     if (WIFSIGNALED(status))
-        return call_fail(c, EIO, "%s: killed by signal %d", what, WTERMSIG(status));
+        return call_fail(c, EIO, "%s: killed by signal %d%s%s", what, WTERMSIG(status),
+                         n > 0 ? ": " : "", n > 0 ? msg : "");
     return call_fail(c, EIO, "%s failed: %s", what, n > 0 ? msg : "no message");
 }

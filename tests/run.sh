@@ -42,6 +42,7 @@ part session tests/session.sh
 part direct tests/direct.sh
 part manyimages tests/manyimages.sh
 part kvm tests/kvm.sh
+part crypt tests/crypt.sh
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]
