@@ -64,7 +64,8 @@ static int explain(struct call *c, const struct helper *h, const char *dev)
         (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) || strstr(c->msg, "memory"))
         return call_fail(c, ENOMEM,
                          "%s: the LUKS volume's key derivation needs more memory than the "
-                         "appliance has: raise --memsize (e.g. --memsize 2048)",
+                         "appliance has: raise --memsize (e.g. --memsize 1024; then the "
+                         "appliance boots instead of resuming, about a second more)",
                          dev);
     return call_prefix(c, dev);
 }

@@ -74,6 +74,15 @@ expect key_from_stdin "inside the volume" \
 expect_status key_stdin_and_upload_stdin_refused 2 \
     "$FERRY" --rw --key-file - upload "$img" - /data/x < "$key"
 
+# ---- no key file, on a terminal: asked for on it, not echoed. The input
+# waits for the prompt: what is typed before it is flushed, as the prompt
+# turns echo off.
+out=$( (sleep 4; echo "$(cat "$key")") |
+    timeout 120 script -qec "$FERRY cat $img /data/secret.txt" /dev/null 2>&1 | tr -d '\r')
+expect terminal_prompt_opens "Passphrase for /dev/sda1: |inside the volume" \
+    "$(echo "$out" | head -2 | tr '\n' '|' | sed 's/|$//')"
+expect terminal_passphrase_not_echoed no "$(echo "$out" | grep -q -F "$(cat "$key")" && echo yes || echo no)"
+
 # ---- a key longer than FERRY_MAX_KEY is refused before the appliance starts
 head -c 8193 /dev/zero > "$tmp/long"
 out=$("$FERRY" --key-file "$tmp/long" cat "$img" /data/secret.txt 2>&1)
