@@ -15,7 +15,8 @@ case $("$FERRY" --version) in
 *"kernel $(cat build/appliance/kernel-version)"*"") pass version_names_kernel ;;
 *) fail version_names_kernel "$("$FERRY" --version)" ;;
 esac
-expect version_names_protocol 1 "$("$FERRY" --version | grep -c '^protocol 2$')"
+proto_version=$(sed -n 's/^const FERRY_PROTOCOL_VERSION = \([0-9]*\);.*/\1/p' proto/ferry.x)
+expect version_names_protocol 1 "$("$FERRY" --version | grep -c "^protocol ${proto_version:-none}\$")"
 case $(file build/ferry) in *"statically linked"*) pass executable_is_static ;;
     *) fail executable_is_static "$(file build/ferry)" ;; esac
 size=$(stat -c %s build/ferry)
