@@ -4,11 +4,15 @@
  * with --external) are spelt out the same way, so qemu never follows a
  * name it read from an image. A VMDK descriptor is the exception: qemu
  * opens its extents by path, relative to it, so it gets the descriptor by
- * path, and Landlock lets it open exactly those files. */
+ * path, and Landlock lets it open exactly those files. An E01 is served by
+ * ferry (ewf.c): qemu gets a connected socket and reads it as NBD. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "launch/ewf.h"
 #include "launch/launch.h"
+#include "output/output.h"
 
 /* A JSON string for qemu's -blockdev, quotes included. */
 static void quote(char *out, size_t size, const char *s)
@@ -51,13 +55,31 @@ static int file_node(char *out, size_t size, struct argv *a, struct fdmap *m, in
                     block ? "host_device" : "file", set, rw ? "auto" : "off");
 }
 
+/* An E01: a new connection to its server, which qemu reads as NBD. The
+ * descriptor is closed here once qemu has it. */
+static int nbd_node(char *out, size_t size, struct fdmap *m, struct ewf_server *srv)
+{
+    int fd = ewf_connect(srv);
+
+    if (fd < 0)
+        return -1;
+    m->from[m->n] = fd;
+    m->to[m->n] = FD_FIRST_IMAGE + m->n;
+    m->close_after[m->nclose++] = fd;
+    return snprintf(out, size, "{\"driver\":\"nbd\",\"server\":{\"type\":\"fd\",\"str\":\"%d\"}}",
+                    m->to[m->n++]);
+}
+
 static int node(char *out, size_t size, struct argv *a, struct fdmap *m, struct confine *c,
                 const struct image_file *f, bool rw, const char *name)
 {
     char file[4096];
     int n;
 
-    if (f->nextents) {
+    if (f->ewf) {
+        if (nbd_node(file, sizeof file, m, f->ewf) < 0)
+            return -1;
+    } else if (f->nextents) {
         char q[2 * 4096];
         quote(q, sizeof q, f->path);
         snprintf(file, sizeof file, "{\"driver\":\"file\",\"filename\":%s,\"locking\":\"%s\"}", q,
@@ -69,15 +91,18 @@ static int node(char *out, size_t size, struct argv *a, struct fdmap *m, struct 
         file_node(file, sizeof file, a, m, f->fd, f->block, rw);
     }
     n = snprintf(out, size, "{%s%s%s\"driver\":\"%s\",\"read-only\":%s,\"file\":%s",
-                 name ? "\"node-name\":\"" : "", name ? name : "", name ? "\"," : "", f->format,
-                 rw ? "false" : "true", file);
+                 name ? "\"node-name\":\"" : "", name ? name : "", name ? "\"," : "",
+                 f->ewf ? "raw" : f->format, rw ? "false" : "true", file);
     if (f->data) {
         file_node(file, sizeof file, a, m, f->data->fd, f->data->block, rw);
         n += snprintf(out + n, size - n, ",\"data-file\":%s", file);
     }
     if (f->backing) {
         n += snprintf(out + n, size - n, ",\"backing\":");
-        n += node(out + n, size - n, a, m, c, f->backing, false, NULL); /* read, never written */
+        int b = node(out + n, size - n, a, m, c, f->backing, false, NULL); /* read, never written */
+        if (b < 0)
+            return -1;
+        n += b;
     } else if (has_backing(f->format)) {
         n += snprintf(out + n, size - n, ",\"backing\":null");
     }
@@ -94,14 +119,18 @@ void blockdev_empty(struct argv *a, struct fdmap *map, int fd, int index)
         file);
 }
 
-void blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
-                   int index, bool rw)
+int blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
+                  int index, bool rw)
 {
     static char json[64 * 1024];
     char name[16];
 
     snprintf(name, sizeof name, "disk%d", index);
-    node(json, sizeof json, a, map, c, f, rw, name);
+    if (node(json, sizeof json, a, map, c, f, rw, name) < 0) {
+        report("%s: its reader does not answer: %s", f->path, strerror(errno));
+        return -1;
+    }
     arg(a, "-blockdev");
     arg(a, "%s", json);
+    return 0;
 }

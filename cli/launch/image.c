@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launch/ewf.h"
 #include "launch/image.h"
 #include "output/output.h"
 
@@ -29,6 +30,7 @@ const char *const image_formats[] = {
     "vdi",
     "vhdx",
     "vpc",
+    "ewf", /* EnCase E01: read by ferry (libewf), served to qemu (ewf.c) */
     /* rare: qemu's drivers for these see little use; opened only when named */
     "qed",
     "parallels",
@@ -37,7 +39,7 @@ const char *const image_formats[] = {
     "cloop",
     NULL,
 };
-#define FIRST_RARE 7
+#define FIRST_RARE 8
 
 bool image_format_rare(const char *format)
 {
@@ -94,6 +96,8 @@ static const char *detect(int fd, const struct stat *st, const unsigned char *h)
                       read_at(fd, tail, sizeof tail, st->st_size - 512) == 0 &&
                       !memcmp(tail, "conectix", 8);
 
+    if (!memcmp(h, EWF_MAGIC, EWF_MAGIC_SIZE))
+        return "ewf";
     if (!memcmp(h, "QFI\xfb", 4))
         return be32(h + 4) >= 2 ? "qcow2" : "qcow";
     if (!memcmp(h, "KDMV", 4) || !memcmp(h, "COWD", 4) || !memcmp(h, "# Disk DescriptorFile", 21))
@@ -342,6 +346,13 @@ static struct image_file *open_file(const char *path, const char *format, bool r
             return NULL;
         }
     }
+    if (!strcmp(format, "ewf") && (rw || named_by)) {
+        report("%s: an E01 image %s", path,
+               rw ? "is evidence: ferry opens it read-only (no --rw)"
+                  : "cannot be another image's backing file");
+        close(fd);
+        return NULL;
+    }
     refs_of(fd, &st, h, format, &r);
     /* tests only: let qemu meet the image's names, to show that the other
      * two walls (descriptors, Landlock) hold on their own */
@@ -378,6 +389,10 @@ static struct image_file *open_file(const char *path, const char *format, bool r
     }
     f->format = format;
     f->fd = fd;
+    if (!strcmp(format, "ewf") && !(f->ewf = ewf_start(path))) {
+        image_free(f);
+        return NULL;
+    }
     f->block = S_ISBLK(st.st_mode);
     for (int i = 0; i < r.nextents; i++) {
         char *e = resolve(path, r.extents[i]);
@@ -429,6 +444,7 @@ void image_free(struct image_file *f)
         free(f->extents[i]);
     if (f->fd >= 0)
         close(f->fd);
+    ewf_stop(f->ewf);
     free(f->path);
     free(f);
 }

@@ -26,9 +26,12 @@ struct image_file {
      * and may open exactly these files (Landlock). */
     int nextents;
     char *extents[IMAGE_MAX_EXTENTS];
+    /* An E01 is read by a server of ferry's (ewf.c); qemu connects to it. */
+    struct ewf_server *ewf;
 };
 
-/* Open an image as ferry will hand it to qemu: its format from --format
+/* Open an image as ferry will hand it to qemu (an E01's server is started:
+ * call it before any thread): its format from --format
  * or from its first bytes (never qemu's probing), and the files it names.
  * An image that names another file is refused, with the reason, unless
  * `external`; then each file named is opened too (and ferry says so).

@@ -12,6 +12,9 @@
 struct fdmap {
     int n;
     int from[LAUNCH_MAX_FDS], to[LAUNCH_MAX_FDS];
+    /* made for this qemu alone (an E01's connection): closed once it has them */
+    int nclose;
+    int close_after[LAUNCH_MAX_FDS];
 };
 #define FD_CHANNEL 3
 #define FD_KERNEL 4
@@ -43,9 +46,10 @@ void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 
 void close_all_but(const int *keep, int n);
 
 /* blockdev.c: -add-fd and -blockdev for an image and the files it names;
- * its descriptors go into map, the files qemu opens by path into c. */
-void blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
-                   int index, bool rw);
+ * its descriptors go into map, the files qemu opens by path into c. 0, or
+ * -1 reported (an E01's reader is gone). */
+int blockdev_args(struct argv *a, struct fdmap *map, struct confine *c, const struct image_file *f,
+                  int index, bool rw);
 /* An empty disk (/dev/null, given as fd) in a slot of the saved appliance. */
 void blockdev_empty(struct argv *a, struct fdmap *map, int fd, int index);
 

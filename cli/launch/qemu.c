@@ -274,6 +274,19 @@ const char *launch_signature(struct session *s)
     return sig;
 }
 
+/* A qemu that will not be started: what was made for it goes. */
+static void abandon(struct argv *a, struct fdmap *m, int state, int feed)
+{
+    for (int i = 0; i < m->nclose; i++)
+        close(m->close_after[i]);
+    if (state >= 0)
+        close(state);
+    if (feed >= 0)
+        close(feed);
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+}
+
 int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum launch_mode mode)
 {
     struct argv a = { 0 };
@@ -336,9 +349,11 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum l
     arg(&a, "%s", run.qemu ? run.qemu : "qemu-system-x86_64");
     append(s, kvm, machine, mode, &a);
     for (int i = 0; i < (mode == LAUNCH_BOOT ? s->nimages : SAVED_DISKS); i++) {
-        if (i < s->nimages)
-            blockdev_args(&a, &m, &c, run.images[i], i, s->rw);
-        else
+        if (i < s->nimages && blockdev_args(&a, &m, &c, run.images[i], i, s->rw) < 0) {
+            abandon(&a, &m, state, feed);
+            return -1;
+        }
+        if (i >= s->nimages)
             blockdev_empty(&a, &m, run.empty, i);
         arg(&a, "-device");
         if (i < s->nimages)
@@ -363,10 +378,7 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum l
                    "gets the images as descriptors");
     }
     if (fork_child() < 0) {
-        if (state >= 0)
-            close(state);
-        if (feed >= 0)
-            close(feed);
+        abandon(&a, &m, state, feed);
         return -1;
     }
     if (session_child == 0) {
@@ -390,6 +402,8 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum l
     }
     if (state >= 0)
         close(state);
+    for (int i = 0; i < m.nclose; i++)
+        close(m.close_after[i]);
     /* the state is decompressed while qemu starts and reads it (after the
      * fork: a thread must not hold a lock the child would need) */
     if (feed >= 0 && resume_feed(feed) < 0) {
