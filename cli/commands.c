@@ -96,6 +96,8 @@ const struct command commands[] = {
           { 'a', "all", NULL, NULL, "include entries starting with a dot", NULL },
           { 'R', "recursive", NULL, NULL, "recurse into subdirectories", NULL },
           { 0, "time", NULL, NULL, "all four times with nanoseconds", NULL },
+          { 'i', "inode", NULL, NULL, "the inode number first, as the Sleuth Kit's tools take it",
+            NULL },
           { 0, "checksum", "[ALG]", checksum_algs, "a digest of each file (default sha256)", NULL },
           { 0, "json", NULL, NULL, "one JSON object per line per entry", NULL }),
       NULL },
@@ -202,6 +204,11 @@ const struct command commands[] = {
       "print versions of ferry, the protocol and the kernel", NOOPTS, NULL },
     { "hash-image", cmd_hash_image, CMD_NO_APPLIANCE | CMD_NOT_IN_SHELL, 1, -1, "IMAGE...",
       "print the sha256 of image files, as sha256sum does (no appliance)", NOOPTS, NULL },
+    { "verify", cmd_verify, CMD_NO_APPLIANCE | CMD_NOT_IN_SHELL, 1, -1, "IMAGE...",
+      "check an E01 image: every chunk, and the media against its stored MD5 and SHA1", NOOPTS,
+      "  The media is read again through libewf, each chunk checked against its checksum,\n"
+      "  and hashed; exit status 0 when every stored hash matches, 1 when one does not or a\n"
+      "  chunk is damaged (each named, by byte range). A progress line shows on a terminal.\n" },
     { "help", cmd_help, CMD_NO_APPLIANCE | CMD_NOT_IN_SHELL, 0, 1, "[COMMAND]",
       "list commands, or describe one",
       OPTS({ 0, "man", NULL, NULL, "the manual page (roff)", NULL },

@@ -43,6 +43,7 @@ part direct tests/direct.sh
 part manyimages tests/manyimages.sh
 part kvm tests/kvm.sh
 part crypt tests/crypt.sh
+part evidence tests/evidence.sh
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

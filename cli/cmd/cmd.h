@@ -37,6 +37,7 @@ int cmd_ping(struct session *s, struct args *a);
 int cmd_session(struct session *s, struct args *a);
 int cmd_version(struct session *s, struct args *a);
 int cmd_hash_image(struct session *s, struct args *a);
+int cmd_verify(struct session *s, struct args *a);
 int cmd_help(struct session *s, struct args *a);
 
 /* get.c: download one remote file to fd, with a progress bar if asked;

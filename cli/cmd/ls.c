@@ -10,7 +10,7 @@
 
 struct ls {
     struct session *s;
-    bool longfmt, all, times, json;
+    bool longfmt, all, times, json, inode;
     int alg; /* --checksum: a ferry_checksum_alg, or -1 */
     int errors;
 };
@@ -42,6 +42,8 @@ static int put_entry(struct walk *w, const char *path, const char *rel, const fe
         json_entry(stdout, path, st, e->link, o->alg >= 0 ? checksum_algs[o->alg] : NULL, sum);
         return ferror(stdout) ? -1 : 0;
     }
+    if (o->inode) /* first, as ls -i: what icat and the Sleuth Kit take */
+        printf("%8llu ", (unsigned long long) st->ino);
     if (o->alg >= 0)
         printf("%-*s  ", digest_width[o->alg], sum[0] ? sum : "-");
     if (o->longfmt) {
@@ -81,6 +83,7 @@ int cmd_ls(struct session *s, struct args *a)
         .all = opt_on(a, "all"),
         .times = opt_on(a, "time"),
         .json = opt_on(a, "json"),
+        .inode = opt_on(a, "inode"),
         .alg = !alg     ? -1
                : alg[0] ? choice(checksum_algs, alg)
                         : FERRY_SHA256,
