@@ -22,7 +22,7 @@ cd "$(dirname "$0")"
 PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev libssl-dev dpkg-dev
             meson ninja-build pkg-config python3 libglib2.0-dev libpixman-1-dev libseccomp-dev
             libfdt-dev qemu-system-data
-            zlib1g-dev liblzma-dev libhivex-dev libewf-dev
+            zlib1g-dev liblzma-dev libhivex-dev libewf-dev g++ libtsk-dev
             linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
             tar util-linux lvm2 file cryptsetup-bin"
 # to run it: nothing (ferry carries its qemu); the tests also use Debian's
@@ -31,7 +31,7 @@ PKGS_RUN=""
 # to make the images the tests and the demo use
 PKGS_TEST="qemu-system-x86 e2fsprogs dosfstools mtools xfsprogs btrfs-progs fdisk gdisk qemu-utils python3 procps
            exfatprogs ntfs-3g xorriso udftools squashfs-tools sleuthkit ewf-tools
-           bsdutils libwin-hivex-perl clang-format strace isolinux python3-yaml"
+           bsdutils libwin-hivex-perl clang-format strace isolinux python3-yaml attr"
 # to fuzz
 PKGS_FUZZ="clang libclang-rt-14-dev"
 

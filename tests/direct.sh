@@ -229,7 +229,9 @@ if mount -t ntfs-3g -o loop "$work/ntfs.img" "$work/mnt"; then
     mkdir "$work/mnt/packed"
     # FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_COMPRESSED: new files in it
     # are compressed
-    setfattr -n system.ntfs_attrib_be -v 0x00000810 "$work/mnt/packed"
+    # (without it the file is plain, and read directly, rightly: say so)
+    setfattr -n system.ntfs_attrib_be -v 0x00000810 "$work/mnt/packed" ||
+        fail ntfs_compressed_image "setfattr could not mark the directory compressed"
     cp "$W/ntfs/packed/comp.txt" "$work/mnt/packed/"
     umount "$work/mnt"
 else
