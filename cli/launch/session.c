@@ -290,12 +290,13 @@ static enum outcome start(struct session *s, bool kvm, const char *machine, uint
 
 int session_start(struct session *s)
 {
-    bool kvm = choose_kvm(s);
     const char *machine = s->machine;
     enum outcome o;
 
+    /* the images first: a run that cannot open them needs no advice on KVM */
     if (!s->test_root && launch_prepare(s) < 0)
         return EXIT_FAILED;
+    bool kvm = choose_kvm(s);
     uint64_t mark = s->test_root ? 0 : console_qemu_mark();
     o = start(s, kvm, machine, &mark);
     /* qemu older than 4.2 has no microvm: the PC machine then, with the
