@@ -88,6 +88,20 @@ void direct_off(int fd);
  * the host may read them itself (a disk in `disks`, see ferry.x); NULL
  * when they must go as chunks. */
 ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks);
+/* list.c: entries streamed as batches, each DATA chunk one whole XDR
+ * array (a count, then entries): an entry that does not fit starts the
+ * next, so a listing of any size goes in bounded memory. Call inside a
+ * busy section. */
+struct batch {
+    unsigned char *buf;
+    size_t cap;
+    XDR x;
+    uint32_t count;
+};
+int batch_init(struct call *c, struct batch *b);
+int batch_add(struct call *c, struct batch *b, xdrproc_t encode, void *entry, const char *name);
+int batch_flush(struct call *c, struct batch *b);
+void batch_free(struct batch *b);
 /* crypt.c: a device-mapper device that is an opened encrypted volume
  * becomes FERRY_DEV_CRYPT, its parent the encrypted device. */
 void crypt_describe(ferry_device *dv, const char *sysdir);

@@ -7,20 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
 
-struct batch {
-    unsigned char *buf;
-    size_t cap;
-    XDR x;
-    uint32_t count;
-};
-
-static int flush(struct call *c, struct batch *b)
+/* Send what the batch holds as one DATA chunk. */
+int batch_flush(struct call *c, struct batch *b)
 {
     unsigned pos = xdr_getpos(&b->x);
 
@@ -42,22 +37,44 @@ static int flush(struct call *c, struct batch *b)
     return 0;
 }
 
+int batch_add(struct call *c, struct batch *b, xdrproc_t encode, void *entry, const char *name)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        unsigned pos = xdr_getpos(&b->x);
+        if (b->count < FERRY_MAX_BATCH && encode(&b->x, entry)) {
+            b->count++;
+            return 0;
+        }
+        xdr_setpos(&b->x, pos);
+        if (batch_flush(c, b) < 0)
+            return -1;
+    }
+    return call_fail(c, ENAMETOOLONG, "%s: entry too large", name);
+}
+
+int batch_init(struct call *c, struct batch *b)
+{
+    b->cap = d.chunk_size;
+    b->count = 0;
+    if (!(b->buf = malloc(b->cap)))
+        return call_fail(c, ENOMEM, "out of memory");
+    xdrmem_create(&b->x, (char *) b->buf, b->cap, XDR_ENCODE);
+    xdr_setpos(&b->x, 4);
+    return 0;
+}
+
+void batch_free(struct batch *b)
+{
+    xdr_destroy(&b->x);
+    free(b->buf);
+}
+
 static int add(struct call *c, struct batch *b, const char *name, const struct ferry_stat *st,
                const char *link)
 {
     ferry_dirent e = { .name = (char *) name, .st = *st, .link = (char *) link };
 
-    for (int tries = 0; tries < 2; tries++) {
-        unsigned pos = xdr_getpos(&b->x);
-        if (b->count < FERRY_MAX_BATCH && xdr_ferry_dirent(&b->x, &e)) {
-            b->count++;
-            return 0;
-        }
-        xdr_setpos(&b->x, pos);
-        if (flush(c, b) < 0)
-            return -1;
-    }
-    return call_fail(c, ENAMETOOLONG, "%s: entry too large", name);
+    return batch_add(c, b, (xdrproc_t) xdr_ferry_dirent, &e, name);
 }
 
 /* List dirfd's entries as prefix/name; descend when recursive. */
@@ -118,28 +135,24 @@ int do_list(struct call *c, ferry_list_args *a, ferry_void *r)
 {
     (void) r;
     char path[FERRY_MAX_PATH + 1] = "";
-    struct batch b = { .cap = d.chunk_size };
+    struct batch b;
     int fd = open_in_root(c, a->path, O_RDONLY | O_DIRECTORY, 0);
     int ret;
 
     if (fd < 0)
         return -1;
-    b.buf = malloc(b.cap);
-    if (!b.buf) {
+    if (batch_init(c, &b) < 0) {
         close(fd);
-        return call_fail(c, ENOMEM, "out of memory");
+        return -1;
     }
-    xdrmem_create(&b.x, (char *) b.buf, b.cap, XDR_ENCODE);
-    xdr_setpos(&b.x, 4);
     busy_begin(c);
     ret = walk(c, &b, fd, path, 0, a->recursive);
     bool walked = ret == 0;
     if (walked)
-        ret = flush(c, &b);
+        ret = batch_flush(c, &b);
     busy_end(c);
     if (!walked)
         call_prefix(c, a->path);
-    xdr_destroy(&b.x);
-    free(b.buf);
+    batch_free(&b);
     return ret;
 }

@@ -33,8 +33,10 @@ int send_hello(void)
         .protocol_version = FERRY_PROTOCOL_VERSION,
         .daemon_version = FERRYD_VERSION,
         .kernel_version = uname(&u) == 0 ? u.release : "",
-        .capabilities = FERRY_CAP_STATX_BTIME | FERRY_CAP_SPARSE |
-                        (d.appliance ? FERRY_CAP_MOUNT | FERRY_CAP_EXTENTS | FERRY_CAP_CRYPT : 0),
+        .capabilities =
+            FERRY_CAP_STATX_BTIME | FERRY_CAP_SPARSE |
+            (d.appliance ? FERRY_CAP_MOUNT | FERRY_CAP_EXTENTS | FERRY_CAP_CRYPT | FERRY_CAP_DELETED
+                         : 0),
         .chunk_size = d.chunk_size,
     };
 
