@@ -98,6 +98,8 @@ const struct command commands[] = {
           { 0, "time", NULL, NULL, "all four times with nanoseconds", NULL },
           { 'i', "inode", NULL, NULL, "the inode number first, as the Sleuth Kit's tools take it",
             NULL },
+          { 'd', "deleted", NULL, NULL,
+            "deleted entries too, after the others, marked (found by the Sleuth Kit)", NULL },
           { 0, "checksum", "[ALG]", checksum_algs, "a digest of each file (default sha256)", NULL },
           { 0, "json", NULL, NULL, "one JSON object per line per entry", NULL }),
       NULL },
@@ -107,6 +109,14 @@ const struct command commands[] = {
       NULL },
     { "download", cmd_download, 0, 1, 2, "REMOTE [LOCAL|-]",
       "copy a file out of the image (default: its name, here)", OPTS(ZERO_UNREADABLE), NULL },
+    { "recover", cmd_recover, 0, 1, 2, "INODE [LOCAL|-]",
+      "write what can be recovered of a deleted file, by its inode (ls -d -i shows it)",
+      OPTS({ 0, "fs", "PATH", NULL,
+             "the filesystem holding PATH (default /: the one mounted there)", NULL }),
+      "  The Sleuth Kit reads the content its inode still points at, as icat does; LOCAL\n"
+      "  defaults to recovered-INODE here, - is standard output. On ext4 a deleted file's\n"
+      "  inode no longer says where its blocks were: little or nothing comes back. FAT and\n"
+      "  NTFS keep more.\n" },
     { "upload", cmd_upload, CMD_WRITES, 2, 2, "LOCAL|- REMOTE", "copy a file into the image",
       NOOPTS, NULL },
     { "copy-out", cmd_copy_out, 0, 2, -1, "REMOTE... LOCALDIR",

@@ -44,6 +44,7 @@ part manyimages tests/manyimages.sh
 part kvm tests/kvm.sh
 part crypt tests/crypt.sh
 part evidence tests/evidence.sh
+part deleted tests/deleted.sh
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

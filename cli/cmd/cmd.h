@@ -12,6 +12,7 @@ int cmd_stat(struct session *s, struct args *a);
 int cmd_readlink(struct session *s, struct args *a);
 int cmd_cat(struct session *s, struct args *a);
 int cmd_download(struct session *s, struct args *a);
+int cmd_recover(struct session *s, struct args *a);
 int cmd_upload(struct session *s, struct args *a);
 int cmd_copy_out(struct session *s, struct args *a);
 int cmd_copy_in(struct session *s, struct args *a);

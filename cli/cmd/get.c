@@ -1,4 +1,5 @@
-/* get.c: cat and download: files out of the image, in constant memory.
+/* get.c: cat, download and recover: files out of the image, in constant
+ * memory (recover: what the Sleuth Kit can read of a deleted file).
  * A download is written beside its target and renamed when complete, so
  * a failed or interrupted one never leaves a file that looks complete. */
 #include <errno.h>
@@ -16,11 +17,19 @@
 #include "output/output.h"
 #include "signals.h"
 
-int fetch(struct session *s, const char *remote, int fd, bool bar, bool zeros_for_bad)
+/* The call that moves the bytes: a download of a path, or a recovery of
+ * an inode (see fetch and cmd_recover). */
+struct source_call {
+    const char *what; /* names it in messages */
+    ferry_download_args *download;
+    ferry_recover_args *recover;
+};
+
+static int receive(struct session *s, const struct source_call *c, int fd, bool bar,
+                   bool zeros_for_bad)
 {
     struct sink k;
     struct progress_bar p;
-    ferry_download_args a = { .path = (char *) remote, .unreadable_as_zeros = zeros_for_bad };
     int ret;
 
     sink_init(&k, fd);
@@ -29,9 +38,17 @@ int fetch(struct session *s, const char *remote, int fd, bool bar, bool zeros_fo
     if (bar && p.on) {
         s->cl.progress = progress_hook;
         s->cl.progress_opaque = &p;
-        a.progress = true;
+        if (c->download)
+            c->download->progress = true;
+        else
+            c->recover->progress = true;
     }
-    ret = file_download(s, &a, &x);
+    if (c->download) {
+        ret = file_download(s, c->download, &x);
+    } else {
+        CLEANUP_XDR(ferry_transfer_ret) r = { 0 };
+        ret = rpc_recover(&s->cl, c->recover, &r, &x);
+    }
     s->cl.progress = NULL;
     progress_end(&p);
     if (ret == 0 && sink_finish(&k) < 0) {
@@ -45,13 +62,20 @@ int fetch(struct session *s, const char *remote, int fd, bool bar, bool zeros_fo
     for (size_t i = 0; ret == 0 && i < k.bad.n; i++) {
         const struct bad_range *b = &k.bad.v[i];
         report("%s: %s: unreadable: %llu bytes at offset %llu, written as zeros", s->command,
-               remote, (unsigned long long) b->length, (unsigned long long) b->offset);
-        audit_unreadable(remote, b->offset, b->length);
+               c->what, (unsigned long long) b->length, (unsigned long long) b->offset);
+        audit_unreadable(c->what, b->offset, b->length);
     }
     if (ret == 0 && k.bad.n)
         ret = 1;
     bad_ranges_free(&k.bad);
     return ret;
+}
+
+int fetch(struct session *s, const char *remote, int fd, bool bar, bool zeros_for_bad)
+{
+    ferry_download_args a = { .path = (char *) remote, .unreadable_as_zeros = zeros_for_bad };
+
+    return receive(s, &(struct source_call){ remote, &a, NULL }, fd, bar, zeros_for_bad);
 }
 
 static int status_of(int r)
@@ -154,5 +178,50 @@ int cmd_download(struct session *s, struct args *a)
         r = -1;
     free(target);
     free(copy);
+    return status_of(r == -2 ? -1 : r);
+}
+
+/* An inode as the Sleuth Kit names it: N, or NTFS's N-TYPE-ID (the number
+ * is what counts). */
+static bool inode_number(const char *text, uint64_t *inode)
+{
+    char *end;
+
+    errno = 0;
+    *inode = strtoull(text, &end, 10);
+    if (end == text || errno || text[0] == '-')
+        return false;
+    if (*end == '-') {
+        unsigned long type, id;
+        int n = 0;
+        if (sscanf(end, "-%lu-%lu%n", &type, &id, &n) != 2 || end[n])
+            return false;
+        return true;
+    }
+    return *end == '\0';
+}
+
+int cmd_recover(struct session *s, struct args *a)
+{
+    const char *fs = opt_val(a, "fs");
+    char name[48], *tmp;
+    uint64_t inode;
+    int fd, r;
+
+    if (!inode_number(a->argv[0], &inode)) {
+        report("recover: %s: not an inode number (e.g. 12, or NTFS's 64-128-2)", a->argv[0]);
+        return EXIT_USAGE;
+    }
+    ferry_recover_args args = { .path = (char *) (fs ? fs : "/"), .inode = inode };
+    snprintf(name, sizeof name, "recovered-%llu", (unsigned long long) inode);
+    struct source_call c = { name, NULL, &args };
+    const char *local = a->argc == 2 ? a->argv[1] : name;
+    if (!strcmp(local, "-"))
+        return status_of(receive(s, &c, 1, true, false));
+    if ((fd = open_aside(local, &tmp)) < 0)
+        return EXIT_FAILED;
+    r = receive(s, &c, fd, true, false);
+    if (finish_aside(local, tmp, fd, r >= 0) < 0)
+        r = -1;
     return status_of(r == -2 ? -1 : r);
 }

@@ -10,7 +10,7 @@
 
 struct ls {
     struct session *s;
-    bool longfmt, all, times, json, inode;
+    bool longfmt, all, times, json, inode, deleted;
     int alg; /* --checksum: a ferry_checksum_alg, or -1 */
     int errors;
 };
@@ -23,43 +23,48 @@ static bool hidden(const char *rel)
 
 static const int digest_width[] = { 32, 40, 64, 128 };
 
-static int put_entry(struct walk *w, const char *path, const char *rel, const ferry_dirent *e,
-                     int depth)
+/* One line (or JSON record) of an entry; del: a deleted one, found by the
+ * Sleuth Kit, whose metadata may be gone (another file has its inode). */
+static int show(struct ls *o, const char *path, const char *rel, const ferry_dirent *e,
+                const ferry_deleted *del)
 {
-    struct ls *o = w->opaque;
     const struct ferry_stat *st = &e->st;
-    bool tty = stdout_is_tty();
+    bool tty = stdout_is_tty(), known = !del || del->known;
     char mode[11], sum[129] = "";
 
-    (void) depth;
-    if (!o->all && hidden(rel))
-        return 1; /* nor what is below it */
-    if (o->alg >= 0 && S_ISREG(st->mode) && file_digest(o->s, o->alg, path, sum, sizeof sum) < 0)
+    if (!del && o->alg >= 0 && S_ISREG(st->mode) &&
+        file_digest(o->s, o->alg, path, sum, sizeof sum) < 0)
         o->errors++;
     if (o->s->cl.broken)
         return -1;
     if (o->json) {
-        json_entry(stdout, path, st, e->link, o->alg >= 0 ? checksum_algs[o->alg] : NULL, sum);
+        json_entry(stdout, path, st, e->link, o->alg >= 0 ? checksum_algs[o->alg] : NULL, sum,
+                   del ? (del->known ? "known" : "reused") : NULL);
         return ferror(stdout) ? -1 : 0;
     }
     if (o->inode) /* first, as ls -i: what icat and the Sleuth Kit take */
         printf("%8llu ", (unsigned long long) st->ino);
     if (o->alg >= 0)
         printf("%-*s  ", digest_width[o->alg], sum[0] ? sum : "-");
-    if (o->longfmt) {
+    if (o->longfmt && known) {
         mode_string(st->mode, mode);
         printf("%s %3u %5u %5u %10llu ", mode, st->nlink, st->uid, st->gid,
                (unsigned long long) st->size);
         put_minute(stdout, &st->mtime);
         putchar(' ');
+    } else if (o->longfmt) {
+        printf("%c????????? %3s %5s %5s %10s %-16s ", type_char(st->mode), "?", "?", "?", "?", "?");
     }
     if (o->times) {
         const struct ferry_time *t[] = { &st->atime, &st->mtime, &st->ctime };
         for (int i = 0; i < 3; i++) {
-            put_time(stdout, t[i]);
+            if (known)
+                put_time(stdout, t[i]);
+            else
+                fputs("-", stdout);
             putchar(' ');
         }
-        if (st->has_btime)
+        if (known && st->has_btime)
             put_time(stdout, &st->btime);
         else
             fputs("-", stdout);
@@ -70,8 +75,50 @@ static int put_entry(struct walk *w, const char *path, const char *rel, const fe
         fputs(" -> ", stdout);
         put_name(stdout, e->link, tty);
     }
+    if (del)
+        fputs(known ? "  (deleted)" : "  (deleted; its inode is reused)", stdout);
     putchar('\n');
     return ferror(stdout) ? -1 : 0;
+}
+
+static int put_entry(struct walk *w, const char *path, const char *rel, const ferry_dirent *e,
+                     int depth)
+{
+    struct ls *o = w->opaque;
+
+    (void) depth;
+    if (!o->all && hidden(rel))
+        return 1; /* nor what is below it */
+    return show(o, path, rel, e, NULL);
+}
+
+struct deleted_in {
+    struct ls *o;
+    const char *top;
+};
+
+static int put_deleted(void *opaque, const ferry_deleted *del)
+{
+    struct deleted_in *in = opaque;
+    ferry_dirent e = { .name = del->name, .st = del->st, .link = "" };
+    char *path = join_path(in->top, del->name);
+
+    if (!path)
+        return -1;
+    int r = in->o->all || !hidden(del->name) ? show(in->o, path, del->name, &e, del) : 0;
+    free(path);
+    return r;
+}
+
+/* The deleted entries of top's filesystem in top (or below it). */
+static int deleted_entries(struct ls *o, const char *top, bool recursive)
+{
+    struct deleted_in in = { o, top };
+    int r = list_deleted(o->s, top, recursive, put_deleted, &in);
+
+    if (r == -1)
+        report("ls: %s", o->s->cl.msg);
+    return r;
 }
 
 int cmd_ls(struct session *s, struct args *a)
@@ -84,6 +131,7 @@ int cmd_ls(struct session *s, struct args *a)
         .times = opt_on(a, "time"),
         .json = opt_on(a, "json"),
         .inode = opt_on(a, "inode"),
+        .deleted = opt_on(a, "deleted"),
         .alg = !alg     ? -1
                : alg[0] ? choice(checksum_algs, alg)
                         : FERRY_SHA256,
@@ -109,6 +157,8 @@ int cmd_ls(struct session *s, struct args *a)
             printf(":\n");
         }
         if (walk_tree(&w, paths[i]) < 0 || w.errors)
+            status = EXIT_FAILED;
+        if (o.deleted && !s->cl.broken && deleted_entries(&o, paths[i], w.recursive) < 0)
             status = EXIT_FAILED;
     }
     if (o.errors)

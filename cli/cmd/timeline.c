@@ -4,7 +4,12 @@
  *   MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime
  *
  * One record is one line of eleven fields, so in names a '|', a backslash
- * and control bytes are written as \x7c, \\ and \xNN. */
+ * and control bytes are written as \x7c, \\ and \xNN. Deleted entries the
+ * Sleuth Kit finds on each filesystem of the tree follow, their names
+ * ending in " (deleted)" (" (deleted-realloc)" when their inode is another
+ * file's now: its numbers are then 0), as fls -m writes them. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -17,6 +22,11 @@ struct timeline {
     bool json;
     int alg; /* -1: no digests */
     int errors;
+    /* each filesystem of the tree: the first directory seen on it */
+    int nfs;
+    uint64_t dev[MAX_MOUNTS];
+    char *top[MAX_MOUNTS];
+    const char *at; /* the one whose deleted entries are being written */
 };
 
 static void body_name(const char *name)
@@ -31,21 +41,33 @@ static void body_name(const char *name)
     }
 }
 
-static int record(struct timeline *t, const char *path, const ferry_dirent *e)
+/* del: a deleted entry (e is made of it), or NULL */
+static int record(struct timeline *t, const char *path, const ferry_dirent *e,
+                  const ferry_deleted *del)
 {
     const struct ferry_stat *st = &e->st;
     char hash[129] = "", mode[11];
 
-    if (t->alg >= 0 && S_ISREG(st->mode) && file_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
+    if (!del && t->alg >= 0 && S_ISREG(st->mode) &&
+        file_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
         t->errors++;
     if (t->s->cl.broken)
         return -1;
+    if (!del && S_ISDIR(st->mode) && t->nfs < MAX_MOUNTS) {
+        int i = 0;
+        while (i < t->nfs && t->dev[i] != st->dev)
+            i++;
+        if (i == t->nfs && (t->top[i] = strdup(path)))
+            t->dev[t->nfs++] = st->dev;
+    }
     if (t->json) {
-        json_entry(stdout, path, st, e->link, t->alg >= 0 ? checksum_algs[t->alg] : NULL, hash);
+        json_entry(stdout, path, st, e->link, t->alg >= 0 ? checksum_algs[t->alg] : NULL, hash,
+                   del ? (del->known ? "known" : "reused") : NULL);
         return 0;
     }
     /* TSK's mode: the type letter ('r' for a file), '/', then ls's mode with
-     * the same letter: r/rrw-r--r--, d/drwxr-xr-x, l/lrwxrwxrwx */
+     * the same letter: r/rrw-r--r--, d/drwxr-xr-x, l/lrwxrwxrwx; a deleted
+     * entry's as the Sleuth Kit wrote it (its name and inode may differ) */
     mode_string(st->mode, mode);
     if (mode[0] == '-')
         mode[0] = 'r';
@@ -55,9 +77,15 @@ static int record(struct timeline *t, const char *path, const ferry_dirent *e)
         fputs(" -> ", stdout);
         body_name(e->link);
     }
-    printf("|%llu|%c/%s|%u|%u|%llu|%lld|%lld|%lld|%lld\n", (unsigned long long) st->ino, mode[0],
-           mode, st->uid, st->gid, (unsigned long long) st->size, (long long) st->atime.sec,
-           (long long) st->mtime.sec, (long long) st->ctime.sec,
+    if (del)
+        fputs(del->known ? " (deleted)" : " (deleted-realloc)", stdout);
+    printf("|%llu|", (unsigned long long) st->ino);
+    if (del)
+        body_name(del->ls);
+    else
+        printf("%c/%s", mode[0], mode);
+    printf("|%u|%u|%llu|%lld|%lld|%lld|%lld\n", st->uid, st->gid, (unsigned long long) st->size,
+           (long long) st->atime.sec, (long long) st->mtime.sec, (long long) st->ctime.sec,
            st->has_btime ? (long long) st->btime.sec : 0LL);
     return 0;
 }
@@ -67,7 +95,37 @@ static int visit(struct walk *w, const char *path, const char *rel, const ferry_
 {
     (void) rel;
     (void) depth;
-    return record(w->opaque, path, e);
+    return record(w->opaque, path, e, NULL);
+}
+
+static int deleted_record(void *opaque, const ferry_deleted *del)
+{
+    struct timeline *t = opaque;
+    ferry_dirent e = { .name = del->name, .st = del->st, .link = "" };
+    char *path = join_path(t->at, del->name);
+    int r = path ? record(t, path, &e, del) : -1;
+
+    free(path);
+    return r;
+}
+
+/* The deleted entries of every filesystem the walk met. One the Sleuth
+ * Kit does not read (xfs, btrfs) has none to give: not an error. */
+static void deleted_records(struct timeline *t)
+{
+    for (int i = 0; i < t->nfs && !t->s->cl.broken; i++) {
+        t->at = t->top[i];
+        int r = list_deleted(t->s, t->at, true, deleted_record, t);
+        if (r == -1 && t->s->cl.err == ENOTSUP) {
+            if (t->s->verbose)
+                report("timeline: %s: no deleted entries: %s", t->at, t->s->cl.msg);
+        } else if (r == -1) {
+            report("timeline: %s", t->s->cl.msg);
+            t->errors++;
+        } else if (r < 0) {
+            t->errors++;
+        }
+    }
 }
 
 int cmd_timeline(struct session *s, struct args *a)
@@ -83,7 +141,7 @@ int cmd_timeline(struct session *s, struct args *a)
     if (rpc_lstat(&s->cl, &pa, &st, NULL) < 0)
         return call_failed(s);
     ferry_dirent self = { (char *) top, st.st, "" };
-    if (record(&t, top, &self) < 0)
+    if (record(&t, top, &self, NULL) < 0)
         return EXIT_FAILED;
     if (S_ISDIR(st.st.mode)) {
         struct walk w = {
@@ -92,6 +150,10 @@ int cmd_timeline(struct session *s, struct args *a)
         if (walk_tree(&w, top) < 0)
             t.errors++;
         t.errors += w.errors;
+        if (deleted_supported(s))
+            deleted_records(&t);
     }
+    for (int i = 0; i < t.nfs; i++)
+        free(t.top[i]);
     return t.errors || s->cl.broken ? EXIT_FAILED : EXIT_OK;
 }

@@ -59,6 +59,16 @@ void reg_text(const ferry_reg_ret *r, const char *name, char *out, size_t size);
 long long reg_dword(const ferry_reg_ret *r, const char *name);
 void utf16_text(const char *data, size_t len, char *out, size_t size);
 
+/* ---- deleted.c: deleted files, found by the Sleuth Kit in the appliance ---- */
+typedef int (*deleted_visit)(void *opaque, const ferry_deleted *e);
+bool deleted_supported(struct session *s);
+/* The deleted names in dir's filesystem under dir (at any depth with
+ * recursive), each handed to visit (-1 from it stops the listing). 0; -1
+ * when the call failed (the client's error set; ENOTSUP: no appliance, or
+ * a filesystem the Sleuth Kit does not read); -2 when visit stopped it. */
+int list_deleted(struct session *s, const char *dir, bool recursive, deleted_visit visit,
+                 void *opaque);
+
 /* ---- walk.c: the one remote tree walker ---- */
 struct walk;
 /* An entry: path is its full path, rel its path below the top of the walk,

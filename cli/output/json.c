@@ -65,7 +65,7 @@ void json_end(struct json *j)
 
 /* The one record shape of a file, for ls --json and timeline --json. */
 void json_entry(FILE *f, const char *path, const struct ferry_stat *st, const char *link,
-                const char *alg, const char *digest)
+                const char *alg, const char *digest, const char *deleted)
 {
     struct json j;
     char mode[8];
@@ -89,5 +89,9 @@ void json_entry(FILE *f, const char *path, const struct ferry_stat *st, const ch
         json_str(&j, "link", link);
     if (alg && digest && digest[0])
         json_str(&j, alg, digest);
+    if (deleted) {
+        json_bool(&j, "deleted", true);
+        json_str(&j, "metadata", deleted);
+    }
     json_end(&j);
 }

@@ -46,9 +46,11 @@ void put_time(FILE *f, const struct ferry_time *t);   /* 2026-11-21T19:40:09.123
 void put_minute(FILE *f, const struct ferry_time *t); /* 2026-11-21 19:40 */
 /* One file as a JSON record: path, type, mode, nlink, uid, gid, size,
  * inode, blocks, the four times, the link target, and a digest under its
- * algorithm's name ("sha256": ...) when alg is not NULL. */
+ * algorithm's name ("sha256": ...) when alg is not NULL. A deleted file
+ * (deleted not NULL) also has "deleted": true and "metadata": deleted
+ * ("known", or "reused": the inode is another file's now, the numbers 0). */
 void json_entry(FILE *f, const char *path, const struct ferry_stat *st, const char *link,
-                const char *alg, const char *digest);
+                const char *alg, const char *digest, const char *deleted);
 
 /* ---- report.c: errors and warnings, on stderr, escaped ---- */
 /* "ferry: " and the message, escaped as a whole (it may quote the image). */
