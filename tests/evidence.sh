@@ -139,6 +139,9 @@ for p in $procs; do
 done
 if [ -n "$reader" ]; then
     expect reader_has_no_new_privs "NoNewPrivs:	1" "$(grep NoNewPrivs "/proc/$reader/status")"
+    # two filters: one before libewf read a byte, a narrower one after
+    expect reader_under_two_seccomp_filters "Seccomp:	2 Seccomp_filters:	2" \
+        "$(grep -E '^Seccomp(_filters)?:' "/proc/$reader/status" | tr '\n' ' ' | sed 's/ $//')"
     others=$(for f in /proc/"$reader"/fd/*; do
         t=$(readlink "$f")
         case $t in /dev/null | socket:* | "$tmp"/case.E0?) ;; *) echo "$t" ;; esac

@@ -1,7 +1,12 @@
-/* confine.c: Landlock (Linux 5.13 and later) for qemu: see confine.h.
- * musl has no wrappers yet; the structures are the kernel's ABI. */
+/* confine.c: Landlock (Linux 5.13 and later) for qemu and the E01 reader,
+ * and a seccomp allowlist for the reader: see confine.h. musl has no
+ * wrappers yet; the structures are the kernel's ABI. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -118,4 +123,31 @@ int confine_apply(const struct confine *c)
     }
     close(rs);
     return 0;
+}
+
+int confine_syscalls(const long *allowed, int n)
+{
+    struct sock_filter f[4 + 2 * 512 + 2];
+    int k = 0;
+
+    if (n > 512) {
+        errno = E2BIG;
+        return -1;
+    }
+    /* another ABI (i386, x32) is no way round the list */
+    f[k++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                           offsetof(struct seccomp_data, arch));
+    f[k++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    f[k++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    f[k++] =
+        (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    for (int i = 0; i < n; i++) {
+        f[k++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, allowed[i], 0, 1);
+        f[k++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    }
+    f[k++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+    struct sock_fprog prog = { .len = (unsigned short) k, .filter = f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }

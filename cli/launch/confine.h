@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#define CONFINE_MAX 64
+#define CONFINE_MAX 4096 /* an E01 of many segments: one rule each */
 
 /* What the confined process may reach, gathered before fork. */
 struct confine {
@@ -30,5 +30,9 @@ void confine_allow(struct confine *c, const char *path, unsigned access);
 /* In the child, just before exec: confine it. Only system calls that are
  * safe after fork. 0, or -1 (errno) when Landlock is there and failed. */
 int confine_apply(const struct confine *c);
+/* seccomp: from now on, the system calls (x86-64 numbers) in allowed[]
+ * and no other (the others fail with EPERM; another ABI's are refused).
+ * Filters stack: a later call narrows an earlier one. 0, or -1 (errno). */
+int confine_syscalls(const long *allowed, int n);
 
 #endif

@@ -3,11 +3,13 @@
  * qemu has no EWF driver, so ferry reads the image with libewf and serves
  * its media to qemu's nbd client over a socketpair (qemu is given the
  * socket as a descriptor: no listening socket, no path, no port). The
- * reading is done in a child process that opens the segment files,
- * closes everything else it inherited and then confines itself (Landlock:
- * no file may be opened; no new privileges), so a hostile E01 meets
- * libewf's parser in a process that can reach nothing but its own
- * segments and one socket. A read that takes libewf too long ends the
+ * reading is done in a child process that closes everything it inherited,
+ * finds the segment files by name and confines itself before libewf reads
+ * a byte of them (Landlock: those files may be read, nothing else opened;
+ * seccomp: no socket, connect, exec or fork; no new privileges), and once
+ * they are open, narrows the system calls again so that nothing at all can
+ * be opened: a hostile E01 meets libewf's parser in a process that can
+ * reach nothing but its own segments and one socket. A read that takes libewf too long ends the
  * child (SIGALRM), which qemu sees as a dead disk: an I/O error, never a
  * hang. A chunk whose checksum does not match is an I/O error too: libewf
  * reports it but still fills the buffer (with zeros, or the damaged
@@ -26,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +58,45 @@ static void ewf_error(struct ewf_info *info, const char *what, libewf_error_t **
     libewf_error_free(e);
 }
 
+/* The system calls the reader makes, as it opens the segments and then
+ * as it serves (opening nothing); all else fails with EPERM. No socket,
+ * connect, exec, fork or signal to another process: a reader that libewf
+ * was fooled into running code in can only answer on its socket. */
+#define SERVING                                                                                    \
+    SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_lseek, SYS_close, SYS_fstat,      \
+        SYS_mmap, SYS_munmap, SYS_mremap, SYS_brk, SYS_madvise, SYS_mprotect, SYS_futex,           \
+        SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_alarm, SYS_setitimer,          \
+        SYS_clock_gettime, SYS_gettimeofday, SYS_nanosleep, SYS_clock_nanosleep, SYS_getpid,       \
+        SYS_gettid, SYS_exit, SYS_exit_group, SYS_fcntl, SYS_recvmsg, SYS_sendmsg, SYS_poll,       \
+        SYS_ppoll, SYS_restart_syscall, SYS_sched_yield, SYS_getrandom, SYS_fadvise64
+static const long serving[] = { SERVING };
+static const long opening[] = { SERVING, SYS_open, SYS_openat, SYS_stat, SYS_lstat, SYS_newfstatat,
+                                SYS_statx, SYS_access, SYS_faccessat, SYS_getdents64, SYS_readlink,
+                                SYS_readlinkat, SYS_getcwd, SYS_ioctl,
+                                /* for the narrowing, which no filter can undo */
+                                SYS_prctl };
+
+/* Before libewf parses a byte: it may read the segments (Landlock) and
+ * make the calls of `opening` (seccomp), nothing else. */
+static int confine_to(char **names, int n, struct ewf_info *info)
+{
+    static struct confine c;
+
+    if (n > CONFINE_MAX) {
+        snprintf(info->error, sizeof info->error, "more than %d segment files", CONFINE_MAX);
+        return -1;
+    }
+    confine_init(&c);
+    for (int i = 0; i < n; i++)
+        confine_allow(&c, names[i], CONFINE_READ);
+    if (confine_apply(&c) < 0 ||
+        confine_syscalls(opening, sizeof opening / sizeof opening[0]) < 0) {
+        snprintf(info->error, sizeof info->error, "cannot confine its reader: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Find and open the segments, and learn what verify needs. */
 static libewf_handle_t *open_image(const char *path, struct ewf_info *info)
 {
@@ -68,6 +110,10 @@ static libewf_handle_t *open_image(const char *path, struct ewf_info *info)
 
     if (libewf_glob(path, strlen(path), LIBEWF_FORMAT_UNKNOWN, &names, &n, &e) != 1) {
         ewf_error(info, "its segment files cannot be found", &e);
+        return NULL;
+    }
+    if (confine_to(names, n, info) < 0) {
+        libewf_glob_free(names, n, NULL);
         return NULL;
     }
     if (libewf_handle_initialize(&h, &e) != 1 ||
@@ -166,7 +212,6 @@ static int receive_connection(int control)
 static void child(const char *path, int control)
 {
     struct ewf_info info = { 0 };
-    struct confine none;
     struct rlimit mem = { EWF_MEMORY_LIMIT, EWF_MEMORY_LIMIT };
     sigset_t all;
     int null = open("/dev/null", O_RDWR);
@@ -188,11 +233,9 @@ static void child(const char *path, int control)
     alarm(EWF_OPEN_LIMIT_S);
     libewf_handle_t *h = open_image(path, &info);
     alarm(0);
-    confine_init(&none); /* nothing allowed: no file can be opened */
-    if (h && confine_apply(&none) < 0)
+    /* opened: from here on not even a segment can be opened again */
+    if (h && confine_syscalls(serving, sizeof serving / sizeof serving[0]) < 0)
         snprintf(info.error, sizeof info.error, "cannot confine its reader: %s", strerror(errno));
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 && h && !info.error[0])
-        snprintf(info.error, sizeof info.error, "no_new_privs: %s", strerror(errno));
     if (write(control, &info, sizeof info) != sizeof info || info.error[0])
         _exit(1);
 
@@ -237,6 +280,12 @@ struct ewf_server *ewf_start(const char *path)
     do
         n = read(srv->control, &srv->info, sizeof srv->info);
     while (n < 0 && errno == EINTR);
+    /* the child has parsed the image: what it says is checked like any
+     * other peer's word */
+    const struct ewf_info *i = &srv->info;
+    if (n == sizeof srv->info && !i->error[0] &&
+        (!i->chunk_size || i->chunk_size > NBD_MAX_READ || !i->segments || !i->size))
+        snprintf(srv->info.error, sizeof srv->info.error, "its reader gave impossible values");
     if (n != sizeof srv->info || srv->info.error[0]) {
         srv->info.error[sizeof srv->info.error - 1] = '\0';
         report("%s: %s", path,

@@ -127,9 +127,9 @@ static int info_reply(int fd, uint32_t opt, const unsigned char *data, uint32_t 
 {
     unsigned char export[12], sizes[14];
     /* a name's length, the name, a count of info requests, the requests */
-    uint32_t name = len >= 6 ? get32(data) : UINT32_MAX;
+    uint32_t name = len >= 6 ? get32(data) : 0;
 
-    if (name > len - 6 || get16(data + 4 + name) * 2u != len - 6 - name)
+    if (len < 6 || name > len - 6 || get16(data + 4 + name) * 2u != len - 6 - name)
         return option_reply(fd, opt, REP_ERR_INVALID, NULL, 0);
     put16(export, INFO_EXPORT);
     put64(export + 2, e->size);
