@@ -1,5 +1,5 @@
-/* crypt.c: opening encrypted volumes (LUKS1, LUKS2) with cryptsetup
- * (appliance only), and naming them in the device listing.
+/* crypt.c: opening encrypted volumes (LUKS1, LUKS2, BitLocker) with
+ * cryptsetup (appliance only), and naming them in the device listing.
  *
  * The header cryptsetup parses comes from the image, so it may be hostile:
  * cryptsetup runs with a time limit, nothing of it runs on the host, and
@@ -32,41 +32,67 @@ static int limit_s(void)
 #define CRYPTSETUP_NO_PERMISSION 2 /* a wrong passphrase */
 #define CRYPTSETUP_NO_MEMORY 3
 
-/* /dev/vda1 opens as luks-vda1, /dev/mapper/vg-lv as luks-vg-lv. */
-static int mapped_name(struct call *c, const char *dev, char *name, size_t size)
+/* The kinds of volume opened, by their first bytes: cryptsetup's --type,
+ * and the prefix of the opened volume's name. */
+struct kind {
+    const char *type, *what;
+};
+static const struct kind luks = { "luks", "LUKS volume" }, bitlk = { "bitlk", "BitLocker volume" };
+
+/* LUKS by its magic; anything else the client asks to open is what blkid
+ * called BitLocker (its To Go variant has no magic of its own at the
+ * start), and cryptsetup checks it again. */
+static const struct kind *kind_of(const char *dev)
+{
+    unsigned char h[6];
+    int fd = open(dev, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? pread(fd, h, sizeof h, 0) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    return n == (ssize_t) sizeof h && !memcmp(h, "LUKS\xba\xbe", 6) ? &luks : &bitlk;
+}
+
+/* /dev/vda1 opens as luks-vda1 (or bitlk-vda1), /dev/mapper/vg-lv as
+ * luks-vg-lv. The device is checked before it is read. */
+static const struct kind *mapped_name(struct call *c, const char *dev, char *name, size_t size)
 {
     const char *base = strrchr(dev, '/');
+    const struct kind *k;
 
     if (strncmp(dev, "/dev/", 5) != 0 || strstr(dev, "/..") || !base[1] ||
         strspn(base + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+") !=
             strlen(base + 1) ||
-        strlen(base + 1) > 100)
-        return call_fail(c, EINVAL, "%s: not a device", dev);
-    snprintf(name, size, "luks-%s", base + 1);
-    return 0;
+        strlen(base + 1) > 100) {
+        call_fail(c, EINVAL, "%s: not a device", dev);
+        return NULL;
+    }
+    k = kind_of(dev);
+    snprintf(name, size, "%s-%s", k->type, base + 1);
+    return k;
 }
 
 /* What went wrong, from cryptsetup's exit status and the message kept. */
-static int explain(struct call *c, const struct helper *h, const char *dev)
+static int explain(struct call *c, const struct helper *h, const char *dev, const struct kind *k)
 {
     int st = h->status;
 
     if (c->err == ETIMEDOUT)
         return call_fail(c, ETIMEDOUT,
-                         "%s: cryptsetup gave up after %d s opening the LUKS volume "
+                         "%s: cryptsetup gave up after %d s opening the %s "
                          "(its key derivation costs that much, or its header is hostile)",
-                         dev, limit_s());
+                         dev, limit_s(), k->what);
     if (WIFEXITED(st) && WEXITSTATUS(st) == CRYPTSETUP_NO_PERMISSION)
-        return call_fail(c, EACCES, "%s: wrong passphrase for the LUKS volume", dev);
+        return call_fail(c, EACCES, "%s: wrong passphrase for the %s", dev, k->what);
     /* argon2 asks for its memory at once: a refusal, or the kernel's OOM
      * killer when overcommit let it through */
     if ((WIFEXITED(st) && WEXITSTATUS(st) == CRYPTSETUP_NO_MEMORY) ||
         (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) || strstr(c->msg, "memory"))
         return call_fail(c, ENOMEM,
-                         "%s: the LUKS volume's key derivation needs more memory than the "
+                         "%s: the %s's key derivation needs more memory than the "
                          "appliance has: raise --memsize (e.g. --memsize 1024; then the "
                          "appliance boots instead of resuming, about a second more)",
-                         dev);
+                         dev, k->what);
     return call_prefix(c, dev);
 }
 
@@ -87,12 +113,13 @@ static int key_pipe(struct call *c, const ferry_crypt_open_args *a)
     return p[0];
 }
 
-static int open_volume(struct call *c, ferry_crypt_open_args *a, const char *name)
+static int open_volume(struct call *c, ferry_crypt_open_args *a, const struct kind *k,
+                       const char *name)
 {
     char *argv[] = { "cryptsetup",
                      "open",
                      "--type",
-                     "luks",
+                     (char *) k->type,
                      "--key-file=-",
                      "--disable-locks",
                      "--disable-keyring",
@@ -114,24 +141,25 @@ static int open_volume(struct call *c, ferry_crypt_open_args *a, const char *nam
     }
     close(in);
     if (helper_finish_within(c, &h, "cryptsetup", limit_s()) < 0)
-        return explain(c, &h, a->device);
+        return explain(c, &h, a->device, k);
     return 0;
 }
 
 int do_crypt_open(struct call *c, ferry_crypt_open_args *a, ferry_crypt_open_ret *r)
 {
-    char name[128], path[160];
+    char name[128] = "", path[160];
     struct stat st;
+    const struct kind *k = NULL;
     int ret = 0;
 
     if (!d.appliance)
         ret = call_fail(c, ENOTSUP, "crypt-open: only inside the appliance");
-    else if (mapped_name(c, a->device, name, sizeof name) < 0)
+    else if (!(k = mapped_name(c, a->device, name, sizeof name)))
         ret = -1;
     snprintf(path, sizeof path, "/dev/mapper/%s", name);
     /* opened before (an earlier command of a session): nothing to do */
     if (ret == 0 && stat(path, &st) < 0)
-        ret = open_volume(c, a, name);
+        ret = open_volume(c, a, k, name);
     explicit_bzero(a->key.key_val, a->key.key_len);
     /* the frame the key came in is still in the receive buffer */
     wire_wipe(&d.w);

@@ -1,4 +1,4 @@
-/* crypt.c: encrypted volumes (LUKS1, LUKS2) found in a device listing are
+/* crypt.c: encrypted volumes (LUKS1, LUKS2, BitLocker) found in a device listing are
  * opened in the appliance with the run's key, so that what is inside them
  * is listed and mounted like any other filesystem. */
 #include <errno.h>
@@ -38,7 +38,7 @@ static void say_closed(const char *shown)
     if (said)
         return;
     said = true;
-    report("%s: a LUKS volume, left closed: give its passphrase with --key-file FILE "
+    report("%s: an encrypted volume, left closed: give its passphrase with --key-file FILE "
            "(or run ferry on a terminal to be asked for it)",
            shown);
 }
@@ -63,7 +63,7 @@ static int open_one(struct session *s, const ferry_device *d)
         a.key.key_val = (char *) k->bytes;
         a.key.key_len = k->len;
         if (s->verbose)
-            report("opening the LUKS volume %s", shown);
+            report("opening the encrypted volume %s", shown);
         int ret = rpc_crypt_open(&s->cl, &a, &r, NULL);
         /* the encoded call held the key */
         wire_wipe(&s->cl.w);
@@ -94,7 +94,7 @@ int crypt_open_all(struct session *s, const ferry_devices_ret *r)
         return 0;
     for (u_int i = 0; i < r->devices.devices_len; i++) {
         const ferry_device *d = &r->devices.devices_val[i];
-        if (strcmp(d->fstype, "crypto_LUKS") || is_open(r, d))
+        if ((strcmp(d->fstype, "crypto_LUKS") && strcmp(d->fstype, "BitLocker")) || is_open(r, d))
             continue;
         int o = open_one(s, d);
         if (o < 0)

@@ -16,10 +16,14 @@ void device_user_name(const ferry_device *d, char *out, size_t size)
         snprintf(out, size, "/dev/%s%s", d->serial, n + 8);
         return;
     }
-    if (d->kind == FERRY_DEV_CRYPT && d->serial[0] && !strncmp(n, "/dev/mapper/luks-vd", 19) &&
-        n[19]) {
-        snprintf(out, size, "/dev/mapper/luks-%s%s", d->serial, n + 20);
-        return;
+    /* an opened volume named after the appliance's device */
+    static const char *const opened[] = { "/dev/mapper/luks-vd", "/dev/mapper/bitlk-vd" };
+    for (size_t i = 0; i < sizeof opened / sizeof opened[0]; i++) {
+        size_t len = strlen(opened[i]);
+        if (d->kind == FERRY_DEV_CRYPT && d->serial[0] && !strncmp(n, opened[i], len) && n[len]) {
+            snprintf(out, size, "%.*s%s%s", (int) len - 2, n, d->serial, n + len + 1);
+            return;
+        }
     }
     if (d->kind == FERRY_DEV_LV && !strncmp(n, "/dev/mapper/", 12)) {
         const char *p = n + 12;

@@ -15,7 +15,7 @@
 int list_devices(struct session *s, ferry_devices_ret *r);
 /* /dev/vdb2 of the disk with serial "sda" is /dev/sda2 to the user; an LV
  * /dev/mapper/vg-lv is /dev/vg/lv; an opened LUKS volume
- * /dev/mapper/luks-vdb2 is /dev/mapper/luks-sda2. */
+ * /dev/mapper/luks-vdb2 is /dev/mapper/luks-sda2 (bitlk-vdb2: bitlk-sda2). */
 void device_user_name(const ferry_device *d, char *out, size_t size);
 /* Filesystems one can mount, as opposed to containers of other things. */
 bool device_mountable(const ferry_device *d);
