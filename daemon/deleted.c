@@ -60,15 +60,19 @@ static int mount_id(int fd)
  * that filesystem's root. mountinfo: ID PARENT MAJ:MIN ROOT POINT OPTS
  * [TAGS] - TYPE SOURCE SUPEROPTS */
 static int locate(struct call *c, const char *path, char *dev, size_t devsz, char *rel,
-                  size_t relsz)
+                  size_t relsz, unsigned long long *ino)
 {
     CLEANUP_CLOSE int fd = open_in_root(c, path, O_PATH | O_DIRECTORY, 0);
     char self[64], real[FERRY_MAX_PATH + 1];
     int id = fd >= 0 ? mount_id(fd) : -1;
+    struct stat st;
     bool found = false;
 
     if (fd < 0)
         return -1;
+    if (fstat(fd, &st) < 0)
+        return call_fail_errno(c, errno, "%s", path);
+    *ino = st.st_ino;
     snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(self, real, sizeof real - 1);
     if (id < 0 || n <= 0)
@@ -172,8 +176,8 @@ static int relay(struct call *c, int fd)
         }
         if (r < 0)
             break;
-        if (len == cap) {
-            r = call_fail(c, ENAMETOOLONG, "a deleted name is too long");
+        if (len == cap) { /* the helper keeps paths shorter: it broke */
+            r = call_fail(c, EPROTO, "the Sleuth Kit's listing has a record too long");
             break;
         }
         ssize_t n = read(fd, buf + len, cap - len);
@@ -224,14 +228,17 @@ static int finish(struct call *c, struct helper *h)
 
 int do_list_deleted(struct call *c, ferry_list_args *a, ferry_void *r)
 {
-    char dev[FERRY_MAX_PATH + 1], rel[FERRY_MAX_PATH + 1];
+    char dev[FERRY_MAX_PATH + 1], rel[FERRY_MAX_PATH + 1], inode[24];
+    unsigned long long ino;
     struct helper h;
 
     (void) r;
     if (need_tsk(c, "deleted files") < 0 ||
-        locate(c, a->path, dev, sizeof dev, rel, sizeof rel) < 0)
+        locate(c, a->path, dev, sizeof dev, rel, sizeof rel, &ino) < 0)
         return -1;
-    char *argv[] = { TSK_HELPER, "list", dev, rel, a->recursive ? "-r" : NULL, NULL };
+    snprintf(inode, sizeof inode, "%llu", ino);
+    char *argv[] = { TSK_HELPER, "list", dev, rel, "--inode", inode, a->recursive ? "-r" : NULL,
+                     NULL };
     int fd = start(c, &h, argv);
     if (fd < 0)
         return -1;
@@ -248,13 +255,17 @@ int do_list_deleted(struct call *c, ferry_list_args *a, ferry_void *r)
 
 int do_recover(struct call *c, ferry_recover_args *a, ferry_transfer_ret *r)
 {
-    char dev[FERRY_MAX_PATH + 1], rel[FERRY_MAX_PATH + 1], inode[24];
+    char dev[FERRY_MAX_PATH + 1], rel[FERRY_MAX_PATH + 1], inode[24], type[12], id[12];
+    unsigned long long ino;
     struct helper h;
 
-    if (need_tsk(c, "recover") < 0 || locate(c, a->path, dev, sizeof dev, rel, sizeof rel) < 0)
+    if (need_tsk(c, "recover") < 0 ||
+        locate(c, a->path, dev, sizeof dev, rel, sizeof rel, &ino) < 0)
         return -1;
     snprintf(inode, sizeof inode, "%llu", (unsigned long long) a->inode);
-    char *argv[] = { TSK_HELPER, "cat", dev, inode, NULL };
+    snprintf(type, sizeof type, "%u", a->attr_type);
+    snprintf(id, sizeof id, "%u", a->attr_id & 0xffff);
+    char *argv[] = { TSK_HELPER, "cat", dev, inode, a->attr ? type : NULL, id, NULL };
     int fd = start(c, &h, argv);
     if (fd < 0)
         return -1;

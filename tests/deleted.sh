@@ -88,9 +88,25 @@ expect ls_d_json_marks_them 1 \
     "$("$FERRY" ls -d --json "$img" / 2>&1 | grep -c '"path":"/_ig.bin".*"deleted":true')"
 expect ls_d_long_has_the_size 1 \
     "$("$FERRY" ls -d -l "$img" / 2>&1 | grep -c ' 100000 .* _ig.bin  (deleted)$')"
-ntfs_inode=$(host_names "$tmp/ntfs.img" | awk '$2 == "/big.bin" { print $1 }')
+# NTFS: the inode as fls writes it, N-TYPE-ID: that attribute ($DATA),
+# and an attribute it does not have is an error, not some other stream
+ntfs_id=$(fls -rdp "$tmp/ntfs.img" | sed -n 's/^[^*]*\* \([0-9]*-128-[0-9]*\):\tbig.bin$/\1/p')
 expect ntfs_recovers_the_bytes "$(sha "$tmp/big.bin")" \
-    "$("$FERRY" recover "$tmp/ntfs.img" "${ntfs_inode:-0}-128-1" - 2>&1 | sha256sum | cut -d' ' -f1)"
+    "$("$FERRY" recover "$tmp/ntfs.img" "${ntfs_id:-0}" - 2>&1 | sha256sum | cut -d' ' -f1)"
+expect_status ntfs_recover_no_such_attribute 1 "$FERRY" recover "$tmp/ntfs.img" "${ntfs_id%%-*}-128-9" -
+
+# ---- a crafted deleted name holding '/': one name, never a path
+truncate -s 16M "$tmp/slash.img" && quiet mkntfs -q -F -f "$tmp/slash.img"
+quiet mount -t ntfs-3g -o loop "$tmp/slash.img" "$tmp/mnt"
+echo "x" > "$tmp/mnt/aQQQb.txt" && sync && rm "$tmp/mnt/aQQQb.txt" && umount "$tmp/mnt"
+python3 - "$tmp/slash.img" <<'PY'
+import sys
+p = sys.argv[1]
+d = open(p, "rb").read()
+open(p, "wb").write(d.replace("aQQQb".encode("utf-16le"), "a/QQb".encode("utf-16le")))
+PY
+expect slash_in_a_name_is_not_a_path 'a\x2fQQb.txt  (deleted)' \
+    "$("$FERRY" ls -d "$tmp/slash.img" / 2>&1 | grep QQb)"
 
 # ---- refusals
 out=$("$FERRY" recover "$img" twelve - 2>&1)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -181,21 +182,25 @@ int cmd_download(struct session *s, struct args *a)
     return status_of(r == -2 ? -1 : r);
 }
 
-/* An inode as the Sleuth Kit names it: N, or NTFS's N-TYPE-ID (the number
- * is what counts). */
-static bool inode_number(const char *text, uint64_t *inode)
+/* An inode as the Sleuth Kit names it: N, or NTFS's N-TYPE-ID (one
+ * attribute of it: 128 is $DATA, the id tells its streams apart). */
+static bool inode_number(const char *text, ferry_recover_args *a)
 {
     char *end;
 
     errno = 0;
-    *inode = strtoull(text, &end, 10);
+    a->inode = strtoull(text, &end, 10);
     if (end == text || errno || text[0] == '-')
         return false;
     if (*end == '-') {
         unsigned long type, id;
         int n = 0;
-        if (sscanf(end, "-%lu-%lu%n", &type, &id, &n) != 2 || end[n])
+        if (sscanf(end, "-%lu-%lu%n", &type, &id, &n) != 2 || end[n] || type > UINT32_MAX ||
+            id > 0xffff)
             return false;
+        a->attr = true;
+        a->attr_type = type;
+        a->attr_id = id;
         return true;
     }
     return *end == '\0';
@@ -205,15 +210,14 @@ int cmd_recover(struct session *s, struct args *a)
 {
     const char *fs = opt_val(a, "fs");
     char name[48], *tmp;
-    uint64_t inode;
+    ferry_recover_args args = { .path = (char *) (fs ? fs : "/") };
     int fd, r;
 
-    if (!inode_number(a->argv[0], &inode)) {
+    if (!inode_number(a->argv[0], &args)) {
         report("recover: %s: not an inode number (e.g. 12, or NTFS's 64-128-2)", a->argv[0]);
         return EXIT_USAGE;
     }
-    ferry_recover_args args = { .path = (char *) (fs ? fs : "/"), .inode = inode };
-    snprintf(name, sizeof name, "recovered-%llu", (unsigned long long) inode);
+    snprintf(name, sizeof name, "recovered-%llu", (unsigned long long) args.inode);
     struct source_call c = { name, NULL, &args };
     const char *local = a->argc == 2 ? a->argv[1] : name;
     if (!strcmp(local, "-"))

@@ -14,6 +14,20 @@ struct deleted_listing {
     bool stopped; /* the visitor said stop: not the appliance's error */
 };
 
+/* A path below the listed directory: components neither empty, "." nor
+ * "..", so that no name can stand for another place. */
+static bool below(const char *name)
+{
+    for (const char *p = name;; p++) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += n;
+        if (!*p)
+            return true;
+    }
+}
+
 static int on_batch(void *opaque, const void *buf, size_t len)
 {
     struct deleted_listing *l = opaque;
@@ -24,11 +38,8 @@ static int on_batch(void *opaque, const void *buf, size_t len)
         return -1;
     for (u_int i = 0; r == 0 && i < b.entries.entries_len; i++) {
         const ferry_deleted *e = &b.entries.entries_val[i];
-        /* a name below the directory: never absolute, never up */
-        if (!e->name[0] || e->name[0] == '/' || !strcmp(e->name, "..") ||
-            !strncmp(e->name, "../", 3) || strstr(e->name, "/../") ||
-            (strlen(e->name) >= 3 && !strcmp(e->name + strlen(e->name) - 3, "/..")))
-            continue;
+        if (!below(e->name))
+            continue; /* ferryd's helper writes none: a lying daemon does */
         if ((r = l->visit(l->opaque, e)) < 0)
             l->stopped = true;
     }
