@@ -73,6 +73,19 @@ expect verify_counts_segments "$img: $segments segments, $((24 << 20)) bytes of 
 out=$("$FERRY" verify "$tmp/disk.img" 2>&1)
 expect verify_refuses_a_raw_image 1 "$?"
 
+# a progress line on a terminal once verify has run a second, wiped at the
+# end; none elsewhere (1 GiB of zeros, uncompressed: a few seconds)
+truncate -s 1G "$tmp/zeros.raw"
+quiet ewfacquire -u -q -t "$tmp/zeros" -f encase6 -c none "$tmp/zeros.raw"
+rm -f "$tmp/zeros.raw"
+tty_out=$(script -qc "$FERRY verify $tmp/zeros.E01" /dev/null)
+case $tty_out in
+*$'\r'*'%'*'MB/s'*$'\r\033[K'*"$tmp/zeros.E01: verified"*) pass verify_bar_on_a_terminal ;;
+*) fail verify_bar_on_a_terminal "$(echo "$tty_out" | od -c | head -5)" ;;
+esac
+expect verify_no_bar_off_a_terminal 0 "$("$FERRY" verify "$tmp/zeros.E01" 2>&1 | grep -c 'MB/s')"
+rm -f "$tmp"/zeros.E0*
+
 # ---- damage: one chunk of r.bin's data changed in the uncompressed copy.
 # bad.E01: its checksum no longer matches; forged.E01: the checksum made
 # to match, so only the media hash can tell.
