@@ -130,8 +130,9 @@ int appliance_channel(void)
     return -1;
 }
 
-/* /proc/mounts escapes space, tab, newline and backslash in paths as \ooo. */
-static void unescape(char *s)
+/* /proc/mounts and mountinfo escape space, tab, newline and backslash in
+ * paths as \ooo. */
+void mount_unescape(char *s)
 {
     char *o = s;
 
@@ -162,7 +163,7 @@ static char *sysroot_mounts(int *count)
             continue;
         dir++;
         dir[strcspn(dir, " ")] = '\0';
-        unescape(dir);
+        mount_unescape(dir);
         if (strncmp(dir, "/sysroot", 8) || (dir[8] && dir[8] != '/'))
             continue;
         size_t n = strlen(dir) + 1;

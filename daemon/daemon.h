@@ -127,6 +127,8 @@ int appliance_channel(void);
 bool appliance_saved(void);
 int appliance_wake(int fd);
 void appliance_poweroff(void) __attribute__((noreturn));
+/* Undo the \ooo escapes of /proc/mounts and mountinfo, in place. */
+void mount_unescape(char *s);
 /* Unmount everything below the root, the last mounted first. */
 void appliance_unmount_all(void);
 /* Sync, and leave every filesystem written as clean as an unmount would. */

@@ -23,23 +23,6 @@
 /* One record's numbers, before its name. */
 #define RECORD_HEAD 512
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-    char *o = s;
-
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-            s[3] >= '0' && s[3] <= '7') {
-            *o++ = (char) ((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-            s += 3;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-}
-
 static int mount_id(int fd)
 {
     char path[64], line[128];
@@ -88,9 +71,9 @@ static int locate(struct call *c, const char *path, char *dev, size_t devsz, cha
         if (sscanf(line, "%d %*d %*s %4096s %4096s", &mid, root, point) != 3 || mid != id ||
             !rest || sscanf(rest, " - %*s %4096s", source) != 1)
             continue;
-        unescape(root);
-        unescape(point);
-        unescape(source);
+        mount_unescape(root);
+        mount_unescape(point);
+        mount_unescape(source);
         size_t plen = strcmp(point, "/") ? strlen(point) : 0;
         if (strncmp(real, point, plen) || (real[plen] && real[plen] != '/'))
             continue;
