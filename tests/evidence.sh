@@ -140,6 +140,17 @@ out=$(timeout 90 "$FERRY" cat "$tmp/noise.E01" /hello.txt 2>&1)
 expect noise_e01_refused "1" "$?"
 expect noise_e01_says_libewf 1 "$(echo "$out" | grep -c "^ferry: $tmp/noise.E01: ")"
 
+# ---- what code run in the reader could do, once confined (a test hook
+# tries it in place of libewf): seccomp refuses a write, a socket and a
+# signal owner; Landlock (or seccomp) refuses reading another file
+out=$(FERRY_TEST_READER_PROBE="$tmp/written" "$FERRY" verify "$img" 2>&1)
+case $out in
+*"probe: write EPERM read EACCES socket EPERM setown EPERM"*) pass reader_probe_refused ;;
+*) fail reader_probe_refused "$out" ;;
+esac
+[ -e "$tmp/written" ] && fail reader_probe_wrote_nothing "$tmp/written exists" ||
+    pass reader_probe_wrote_nothing
+
 # ---- a session over an E01, and what its reader can reach
 eval "$("$FERRY" session start -a "$img" 2>"$tmp/s.err")"
 expect session_e01_cat "hello from the evidence" "$("$FERRY" -m /dev/sda1 cat /hello.txt 2>&1)"

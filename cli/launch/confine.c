@@ -125,27 +125,54 @@ int confine_apply(const struct confine *c)
     return 0;
 }
 
-int confine_syscalls(const long *allowed, int n)
+#define STMT(code, k) ((struct sock_filter) BPF_STMT(code, k))
+#define JUMP(code, k, t, f) ((struct sock_filter) BPF_JUMP(code, k, t, f))
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i)) /* little-endian */
+
+/* One rule: taken when the number (in A) is its call; then allowed or
+ * refused by the argument. k: where it is written; returns the next. */
+static int rule(struct sock_filter *f, int k, const struct confine_rule *r)
 {
-    struct sock_filter f[4 + 2 * 512 + 2];
+    int body = 1 + (r->mask ? 2 : r->nvals) + 2; /* the load, the tests, two returns */
+
+    f[k++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->nr, 0, body); /* not it: past */
+    f[k++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(r->arg));
+    if (r->mask) {
+        f[k++] = STMT(BPF_ALU | BPF_AND | BPF_K, r->mask);
+        f[k++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+    } else {
+        for (int i = 0; i < r->nvals; i++)
+            f[k++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->vals[i], r->nvals - i, 0);
+    }
+    f[k++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+    f[k++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    return k;
+}
+
+int confine_syscalls(const long *allowed, int n, const struct confine_rule *rules, int nrules)
+{
+    struct sock_filter f[4 + 2 * 128 + 16 * 10 + 1];
     int k = 0;
 
-    if (n > 512) {
+    if (n > 128 || nrules > 16) {
         errno = E2BIG;
         return -1;
     }
-    /* another ABI (i386, x32) is no way round the list */
-    f[k++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                           offsetof(struct seccomp_data, arch));
-    f[k++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-    f[k++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-    f[k++] =
-        (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    /* another ABI (i386) is no way round the list; x32's numbers (bit 30
+     * set) match nothing in it */
+    f[k++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[k++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    f[k++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    f[k++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     for (int i = 0; i < n; i++) {
-        f[k++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, allowed[i], 0, 1);
-        f[k++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        f[k++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, allowed[i], 0, 1);
+        f[k++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     }
-    f[k++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+    /* each rule ends in a return once its call matched, so A is still the
+     * number for the next one */
+    for (int i = 0; i < nrules; i++)
+        k = rule(f, k, &rules[i]);
+    f[k++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
     struct sock_fprog prog = { .len = (unsigned short) k, .filter = f };
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -1;

@@ -31,8 +31,16 @@ void confine_allow(struct confine *c, const char *path, unsigned access);
  * safe after fork. 0, or -1 (errno) when Landlock is there and failed. */
 int confine_apply(const struct confine *c);
 /* seccomp: from now on, the system calls (x86-64 numbers) in allowed[]
- * and no other (the others fail with EPERM; another ABI's are refused).
- * Filters stack: a later call narrows an earlier one. 0, or -1 (errno). */
-int confine_syscalls(const long *allowed, int n);
+ * and no other (the others fail with EPERM; another ABI's are refused);
+ * the calls of rules[] only with an argument as the rule says. Filters
+ * stack: a later call narrows an earlier one. 0, or -1 (errno). */
+struct confine_rule {
+    long nr;
+    int arg;       /* which argument (its low 32 bits) */
+    unsigned mask; /* when not 0: allowed if arg & mask is 0 */
+    int nvals;     /* else: allowed if arg is one of vals */
+    unsigned vals[4];
+};
+int confine_syscalls(const long *allowed, int n, const struct confine_rule *rules, int nrules);
 
 #endif

@@ -60,21 +60,31 @@ static void ewf_error(struct ewf_info *info, const char *what, libewf_error_t **
 
 /* The system calls the reader makes, as it opens the segments and then
  * as it serves (opening nothing); all else fails with EPERM. No socket,
- * connect, exec, fork or signal to another process: a reader that libewf
- * was fooled into running code in can only answer on its socket. */
+ * connect, exec, fork or signal; no fcntl or ioctl (F_SETOWN and FIOSETOWN
+ * would let a socket's readiness signal any process of the user). A
+ * reader that libewf was fooled into running code in can only answer on
+ * its socket. */
 #define SERVING                                                                                    \
     SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_lseek, SYS_close, SYS_fstat,      \
         SYS_mmap, SYS_munmap, SYS_mremap, SYS_brk, SYS_madvise, SYS_mprotect, SYS_futex,           \
         SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_alarm, SYS_setitimer,          \
         SYS_clock_gettime, SYS_gettimeofday, SYS_nanosleep, SYS_clock_nanosleep, SYS_getpid,       \
-        SYS_gettid, SYS_exit, SYS_exit_group, SYS_fcntl, SYS_recvmsg, SYS_sendmsg, SYS_poll,       \
-        SYS_ppoll, SYS_restart_syscall, SYS_sched_yield, SYS_getrandom, SYS_fadvise64
+        SYS_gettid, SYS_exit, SYS_exit_group, SYS_recvmsg, SYS_sendmsg, SYS_poll, SYS_ppoll,       \
+        SYS_restart_syscall, SYS_sched_yield, SYS_getrandom, SYS_fadvise64
 static const long serving[] = { SERVING };
-static const long opening[] = { SERVING, SYS_open, SYS_openat, SYS_stat, SYS_lstat, SYS_newfstatat,
-                                SYS_statx, SYS_access, SYS_faccessat, SYS_getdents64, SYS_readlink,
-                                SYS_readlinkat, SYS_getcwd, SYS_ioctl,
-                                /* for the narrowing, which no filter can undo */
-                                SYS_prctl };
+static const long opening[] = { SERVING,      SYS_stat,       SYS_lstat,     SYS_newfstatat,
+                                SYS_statx,    SYS_access,     SYS_faccessat, SYS_getdents64,
+                                SYS_readlink, SYS_readlinkat, SYS_getcwd };
+/* Opening: for reading only (without Landlock, seccomp alone keeps the
+ * parser from writing a file); musl sets close-on-exec with fcntl; the
+ * narrowing needs prctl, for that alone. */
+#define NOT_READ_ONLY (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE)
+static const struct confine_rule opening_rules[] = {
+    { SYS_open, 1, NOT_READ_ONLY, 0, { 0 } },
+    { SYS_openat, 2, NOT_READ_ONLY, 0, { 0 } },
+    { SYS_fcntl, 1, 0, 3, { F_GETFD, F_SETFD, F_GETFL } },
+    { SYS_prctl, 0, 0, 2, { PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP } },
+};
 
 /* Before libewf parses a byte: it may read the segments (Landlock) and
  * make the calls of `opening` (seccomp), nothing else. */
@@ -90,11 +100,34 @@ static int confine_to(char **names, int n, struct ewf_info *info)
     for (int i = 0; i < n; i++)
         confine_allow(&c, names[i], CONFINE_READ);
     if (confine_apply(&c) < 0 ||
-        confine_syscalls(opening, sizeof opening / sizeof opening[0]) < 0) {
+        confine_syscalls(opening, sizeof opening / sizeof opening[0], opening_rules,
+                         sizeof opening_rules / sizeof opening_rules[0]) < 0) {
         snprintf(info->error, sizeof info->error, "cannot confine its reader: %s", strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* Tests: what a parser fooled into running code could do, once confined:
+ * write a file, read another, make a socket, have a socket signal ferry.
+ * The answers go back as the reader's error. */
+static void probe(const char *file, struct ewf_info *info)
+{
+    const char *what[] = { "write", "read", "socket", "setown" };
+    int r[4];
+
+    errno = 0;
+    r[0] = open(file, O_WRONLY | O_CREAT, 0600) < 0 ? errno : 0;
+    r[1] = open("/etc/passwd", O_RDONLY) < 0 ? errno : 0;
+    r[2] = socket(AF_UNIX, SOCK_STREAM, 0) < 0 ? errno : 0;
+    r[3] = fcntl(0, F_SETOWN, getppid()) < 0 ? errno : 0;
+    size_t o = snprintf(info->error, sizeof info->error, "probe:");
+    for (int i = 0; i < 4; i++)
+        o += snprintf(info->error + o, sizeof info->error - o, " %s %s", what[i],
+                      r[i] == EPERM    ? "EPERM"
+                      : r[i] == EACCES ? "EACCES"
+                      : r[i]           ? "failed"
+                                       : "done");
 }
 
 /* Find and open the segments, and learn what verify needs. */
@@ -113,6 +146,11 @@ static libewf_handle_t *open_image(const char *path, struct ewf_info *info)
         return NULL;
     }
     if (confine_to(names, n, info) < 0) {
+        libewf_glob_free(names, n, NULL);
+        return NULL;
+    }
+    if (getenv("FERRY_TEST_READER_PROBE")) {
+        probe(getenv("FERRY_TEST_READER_PROBE"), info);
         libewf_glob_free(names, n, NULL);
         return NULL;
     }
@@ -234,7 +272,7 @@ static void child(const char *path, int control)
     libewf_handle_t *h = open_image(path, &info);
     alarm(0);
     /* opened: from here on not even a segment can be opened again */
-    if (h && confine_syscalls(serving, sizeof serving / sizeof serving[0]) < 0)
+    if (h && confine_syscalls(serving, sizeof serving / sizeof serving[0], NULL, 0) < 0)
         snprintf(info.error, sizeof info.error, "cannot confine its reader: %s", strerror(errno));
     if (write(control, &info, sizeof info) != sizeof info || info.error[0])
         _exit(1);
