@@ -166,6 +166,16 @@ static void record(const TSK_FS_NAME *n, const TSK_FS_META *m, const char *path)
            known ? (long long) m->crtime : 0, known ? m->crtime_nano : 0, ntype, ls, path, 0);
 }
 
+static bool seen(struct walk *w, TSK_INUM_T inum)
+{
+    for (size_t i = 0; i < w->nseen; i++)
+        if (w->seen[i] == inum)
+            return true;
+    if (grow((void **) &w->seen, &w->capseen, w->nseen, sizeof *w->seen) == 0)
+        w->seen[w->nseen++] = inum;
+    return false;
+}
+
 static TSK_WALK_RET_ENUM entry(TSK_FS_FILE *f, const char *unused, void *opaque)
 {
     struct walk *w = opaque;
@@ -189,7 +199,7 @@ static TSK_WALK_RET_ENUM entry(TSK_FS_FILE *f, const char *unused, void *opaque)
     }
     if (deleted)
         record(n, m, path);
-    if (dir) {
+    if (dir && !seen(w, n->meta_addr)) {
         if (grow((void **) &w->sub, &w->capsub, w->nsub, sizeof *w->sub) < 0 ||
             grow((void **) &w->subname, &w->capname, w->nsub, sizeof *w->subname) < 0)
             return TSK_WALK_ERROR;
@@ -198,16 +208,6 @@ static TSK_WALK_RET_ENUM entry(TSK_FS_FILE *f, const char *unused, void *opaque)
         w->sub[w->nsub++] = n->meta_addr;
     }
     return ferror(stdout) ? TSK_WALK_ERROR : TSK_WALK_CONT;
-}
-
-static bool seen(struct walk *w, TSK_INUM_T inum)
-{
-    for (size_t i = 0; i < w->nseen; i++)
-        if (w->seen[i] == inum)
-            return true;
-    if (grow((void **) &w->seen, &w->capseen, w->nseen, sizeof *w->seen) == 0)
-        w->seen[w->nseen++] = inum;
-    return false;
 }
 
 /* One directory (w->path names it), then those below it. */
@@ -224,8 +224,6 @@ static int walk_dir(TSK_FS_INFO *fs, struct walk *w, TSK_INUM_T inum)
     TSK_INUM_T *sub = w->sub;
     char **names = w->subname;
     for (size_t i = 0; r == 0 && i < nsub; i++) {
-        if (seen(w, sub[i]))
-            continue;
         size_t n = strlen(names[i]);
         w->len = len + (len ? 1 : 0) + n;
         if (len)
@@ -289,10 +287,15 @@ static int cat(TSK_FS_INFO *fs, const char *inode, const char *type, const char 
     TSK_FS_FILE *f = tsk_fs_file_open_meta(fs, NULL, inum);
     if (!f || !f->meta)
         return fail("its inode cannot be read");
-    uint64_t room = (uint64_t) (fs->last_block + 1) * fs->block_size;
-    if (f->meta->size < 0 || (uint64_t) f->meta->size > room) {
-        fprintf(stderr, "its inode claims %lld bytes, more than its filesystem holds (%llu)\n",
-                (long long) f->meta->size, (unsigned long long) room);
+    /* the attribute read (the one named, else the default) may claim any
+     * size: no more than the device holds */
+    const TSK_FS_ATTR *a = type ? tsk_fs_file_attr_get_type(f, (TSK_FS_ATTR_TYPE_ENUM) atoi(type),
+                                                            (uint16_t) atoi(id), 1)
+                                : tsk_fs_file_attr_get(f);
+    uint64_t room = (uint64_t) (fs->last_block_act + 1) * fs->block_size;
+    if (a && (a->size < 0 || (uint64_t) a->size > room)) {
+        fprintf(stderr, "its content claims %lld bytes, more than its device holds (%llu)\n",
+                (long long) a->size, (unsigned long long) room);
         return 1;
     }
     tsk_fs_file_close(f);
