@@ -9,11 +9,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,18 +41,43 @@ struct kind {
 };
 static const struct kind luks = { "luks", "LUKS volume" }, bitlk = { "bitlk", "BitLocker volume" };
 
-/* LUKS by its magic; anything else the client asks to open is what blkid
- * called BitLocker (its To Go variant has no magic of its own at the
- * start), and cryptsetup checks it again. */
+/* LUKS by its magic, at the start or (LUKS2) its second header's at one
+ * of the offsets LUKS2 allows; anything else the client asks to open is
+ * what blkid called BitLocker (its To Go variant has no magic of its own
+ * at the start), and cryptsetup checks it again. */
 static const struct kind *kind_of(const char *dev)
 {
+    static const unsigned kib[] = { 16, 32, 64, 128, 256, 512, 1024, 2048, 4096 };
     unsigned char h[6];
     int fd = open(dev, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? pread(fd, h, sizeof h, 0) : -1;
+    bool is_luks =
+        fd >= 0 && pread(fd, h, sizeof h, 0) == (ssize_t) sizeof h && !memcmp(h, "LUKS\xba\xbe", 6);
 
+    for (size_t i = 0; fd >= 0 && !is_luks && i < sizeof kib / sizeof kib[0]; i++)
+        is_luks = pread(fd, h, sizeof h, (off_t) kib[i] << 10) == (ssize_t) sizeof h &&
+                  !memcmp(h, "SKUL\xba\xbe", 6);
     if (fd >= 0)
         close(fd);
-    return n == (ssize_t) sizeof h && !memcmp(h, "LUKS\xba\xbe", 6) ? &luks : &bitlk;
+    return is_luks ? &luks : &bitlk;
+}
+
+/* Is the device-mapper device at path a volume cryptsetup opened on dev?
+ * (An LVM volume of the image could be named luks-vda1 too.) */
+static bool opened_on(const char *path, const char *dev)
+{
+    char sys[96], uuid[160], real[PATH_MAX], slave[PATH_MAX + 16];
+    struct stat m, d;
+
+    if (stat(path, &m) < 0 || stat(dev, &d) < 0 || !S_ISBLK(m.st_mode) || !S_ISBLK(d.st_mode))
+        return false;
+    snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/uuid", major(m.st_rdev), minor(m.st_rdev));
+    sysfs_read(sys, uuid, sizeof uuid);
+    snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u", major(d.st_rdev), minor(d.st_rdev));
+    if (strncmp(uuid, "CRYPT-", 6) != 0 || !realpath(sys, real))
+        return false;
+    snprintf(slave, sizeof slave, "/sys/dev/block/%u:%u/slaves/%s", major(m.st_rdev),
+             minor(m.st_rdev), strrchr(real, '/') + 1);
+    return access(slave, F_OK) == 0;
 }
 
 /* /dev/vda1 opens as luks-vda1 (or bitlk-vda1), /dev/mapper/vg-lv as
@@ -157,9 +184,13 @@ int do_crypt_open(struct call *c, ferry_crypt_open_args *a, ferry_crypt_open_ret
     else if (!(k = mapped_name(c, a->device, name, sizeof name)))
         ret = -1;
     snprintf(path, sizeof path, "/dev/mapper/%s", name);
-    /* opened before (an earlier command of a session): nothing to do */
+    /* opened before (an earlier command of a session): nothing to do; a
+     * device of that name that is something else is no volume of ours */
     if (ret == 0 && stat(path, &st) < 0)
         ret = open_volume(c, a, k, name);
+    else if (ret == 0 && !opened_on(path, a->device))
+        ret = call_fail(c, EEXIST, "%s: %s is taken by a device that is not this volume opened",
+                        a->device, path);
     explicit_bzero(a->key.key_val, a->key.key_len);
     /* the frame the key came in is still in the receive buffer */
     wire_wipe(&d.w);
