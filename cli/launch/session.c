@@ -341,11 +341,11 @@ int session_start(struct session *s)
 /* Wait for the child at most ms milliseconds; 0 when it was reaped. */
 static int reap(pid_t pid, int ms, int *status)
 {
-    for (int waited = 0; waited <= ms; waited += 10) {
+    for (int waited = 0; waited <= ms; waited += 2) {
         pid_t r = waitpid(pid, status, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return 0;
-        nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+        nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
     }
     return -1;
 }
@@ -359,8 +359,10 @@ int session_end(struct session *s)
         ret = -1;
     }
     close(s->cl.w.fd);
-    /* a lost appliance will not power off: it was reported already */
-    if (s->cl.broken && session_child > 0)
+    /* a lost appliance will not power off: it was reported already. A
+     * read-only one has unmounted everything when it answers, and its
+     * qemu writes nothing: its power-off (20 ms under TCG) is not waited for */
+    if ((s->cl.broken || (ret == 0 && !s->rw)) && session_child > 0)
         kill(session_child, SIGKILL);
     if (session_child > 0 && reap(session_child, 10000, &status) < 0) {
         report("the appliance did not power off; killing it");
