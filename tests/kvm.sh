@@ -103,6 +103,31 @@ expect no_microvm_keeps_kvm \
     "0 deeper STANDIN accel=kvm cpu=host machine=microvm STANDIN accel=kvm cpu=host machine=q35" \
     "$status $(cat "$tmp/out") $(calls "$tmp/err")"
 
+# ---- the saved appliance under KVM: resumed, not booted. A stand-in for
+# the carried qemu (a test hook runs it in its place) turns KVM into TCG and
+# runs the very qemu ferry carries (build/qemu), which the state belongs to
+cp build/qemu/qemu-system-x86_64 "$tmp/carried-qemu"
+cat > "$tmp/carried" <<'EOS'
+#!/bin/bash
+args=() accel= cpu= incoming=
+while [ $# -gt 0 ]; do
+    case $1 in
+    -accel) accel=$2; args+=(-accel "${2/kvm/tcg}"); shift 2 ;;
+    -cpu) cpu=$2; args+=(-cpu "$2"); shift 2 ;;
+    -incoming) incoming=$2; args+=("$1" "$2"); shift 2 ;;
+    *) args+=("$1"); shift ;;
+    esac
+done
+echo "CARRIED accel=$accel cpu=$cpu incoming=$incoming" >&2
+exec "$(dirname "$0")/carried-qemu" "${args[@]}"
+EOS
+chmod +x "$tmp/carried"
+FERRY_TEST_KVM=usable FERRY_TEST_CARRIED_STANDIN="$tmp/carried" timeout 300 "$FERRY" -v \
+    cat "$img/ext4.img" /data/small.txt >"$tmp/out" 2>"$tmp/err"
+status=$?
+expect kvm_resumes_the_saved_appliance "0 small file|CARRIED accel=kvm cpu=qemu64 incoming=fd:9|1" \
+    "$status $(cat "$tmp/out")|$(grep -o 'CARRIED.*' "$tmp/err" | head -1)|$(grep -c 'appliance up (KVM, microvm, resumed)' "$tmp/err")"
+
 # a /dev/kvm the user may not open: one line says how to get KVM, TCG runs
 touch "$tmp/kvm" && chmod 600 "$tmp/kvm"
 cp "$img/ext4.img" "$tmp/nobody.img" && chmod 644 "$tmp/nobody.img"

@@ -68,7 +68,11 @@ static const char *find_qemu(const char *chosen)
 /* What is prepared once for all the attempts of a run. */
 static struct {
     bool ready;
-    const char *qemu;  /* a qemu of the system (--qemu), or NULL: ours */
+    const char *qemu; /* a qemu of the system (--qemu), or NULL: ours */
+    /* tests (FERRY_TEST_CARRIED_STANDIN): a program run in place of ours,
+     * taken for ours (the saved appliance is resumed through it): how the
+     * KVM path of a resume is tried on machines without KVM */
+    const char *standin;
     int carried, bios; /* ours, and its firmware, as memory files */
     int kernel, initrd, console, qemu_err, null;
     int qmp;   /* the monitor, when saving */
@@ -87,6 +91,7 @@ int launch_prepare(struct session *s)
         report("%s: no qemu to run there (--qemu, or $FERRY_QEMU)", s->qemu);
         return -1;
     }
+    run.standin = s->qemu ? NULL : getenv("FERRY_TEST_CARRIED_STANDIN");
     if (!s->qemu && appliance_unpack_qemu(&run.carried, &run.bios, err, sizeof err) < 0) {
         report("%s", err);
         return -1;
@@ -320,10 +325,15 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum l
     }
 
     confine_init(&c);
-    if (run.qemu)
-        allow_system(&c, run.qemu, kvm);
+    if (run.qemu || run.standin)
+        allow_system(&c, run.qemu ? run.qemu : run.standin, kvm);
     else
         allow_carried(&c, kvm);
+    char standin_dir[PATH_MAX];
+    if (run.standin && realpath(run.standin, standin_dir)) {
+        *strrchr(standin_dir, '/') = '\0'; /* what it runs lies beside it */
+        confine_allow(&c, standin_dir, CONFINE_READ | CONFINE_EXEC);
+    }
     int fixed[][2] = { { run.null, 0 },
                        { run.null, 1 },
                        { run.qemu_err, 2 },
@@ -388,8 +398,8 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum l
             write(2, cant, sizeof cant - 1);
             _exit(126);
         }
-        if (run.qemu)
-            execv(run.qemu, a.v);
+        if (run.qemu || run.standin)
+            execv(run.qemu ? run.qemu : run.standin, a.v);
         else if (fcntl(FD_PROGRAM, F_SETFD, FD_CLOEXEC) == 0)
             fexecve(FD_PROGRAM, a.v, environ);
         /* strerror is a table lookup in musl: fine after fork */
