@@ -156,9 +156,10 @@ int cmd_ls(struct session *s, struct args *a)
             put_name(stdout, paths[i], stdout_is_tty());
             printf(":\n");
         }
-        if (walk_tree(&w, paths[i]) < 0 || w.errors)
-            status = EXIT_FAILED;
-        if (o.deleted && !s->cl.broken && deleted_entries(&o, paths[i], w.recursive) < 0)
+        bool listed = walk_tree(&w, paths[i]) == 0 && !w.errors;
+        if (!listed)
+            status = EXIT_FAILED; /* and said: no second word on the same path */
+        else if (o.deleted && !s->cl.broken && deleted_entries(&o, paths[i], w.recursive) < 0)
             status = EXIT_FAILED;
     }
     if (o.errors)
