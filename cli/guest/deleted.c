@@ -49,14 +49,6 @@ static int on_batch(void *opaque, const void *buf, size_t len)
     return r;
 }
 
-static int no_holes(void *opaque, uint64_t len)
-{
-    (void) opaque;
-    (void) len;
-    errno = EBADMSG; /* batches of entries, never a hole */
-    return -1;
-}
-
 bool deleted_supported(struct session *s)
 {
     return s->cl.capabilities & FERRY_CAP_DELETED;
@@ -67,7 +59,7 @@ int list_deleted(struct session *s, const char *dir, bool recursive, deleted_vis
 {
     struct deleted_listing l = { visit, opaque, false };
     ferry_list_args a = { .path = (char *) dir, .recursive = recursive };
-    struct xfer x = { .data = on_batch, .hole = no_holes, .opaque = &l };
+    struct xfer x = { .data = on_batch, .hole = listing_no_holes, .opaque = &l };
     ferry_void v;
 
     if (!deleted_supported(s)) {

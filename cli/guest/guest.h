@@ -59,6 +59,9 @@ void reg_text(const ferry_reg_ret *r, const char *name, char *out, size_t size);
 long long reg_dword(const ferry_reg_ret *r, const char *name);
 void utf16_text(const char *data, size_t len, char *out, size_t size);
 
+/* walk.c: a listing's hole callback: a listing is batches, never a hole */
+int listing_no_holes(void *opaque, uint64_t len);
+
 /* ---- deleted.c: deleted files, found by the Sleuth Kit in the appliance ---- */
 typedef int (*deleted_visit)(void *opaque, const ferry_deleted *e);
 bool deleted_supported(struct session *s);

@@ -124,7 +124,7 @@ static int on_batch(void *opaque, const void *buf, size_t len)
     return r;
 }
 
-static int no_holes(void *opaque, uint64_t len)
+int listing_no_holes(void *opaque, uint64_t len)
 {
     (void) opaque;
     (void) len;
@@ -136,7 +136,7 @@ static int no_holes(void *opaque, uint64_t len)
 static int list(struct walk *w, struct listing *l, const char *dir, bool recursive)
 {
     ferry_list_args a = { .path = (char *) dir, .recursive = recursive };
-    struct xfer x = { .data = on_batch, .hole = no_holes, .opaque = l };
+    struct xfer x = { .data = on_batch, .hole = listing_no_holes, .opaque = l };
     ferry_void v;
 
     if (rpc_list(&w->s->cl, &a, &v, &x) == 0)

@@ -1,8 +1,10 @@
 /* argv.c: qemu's command line, built an argument at a time (qemu.c,
- * blockdev.c), and the descriptors a child keeps. */
+ * blockdev.c), the descriptors a child keeps, and handing one over. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,4 +41,26 @@ void close_all_but(const int *keep, int n)
     if (syscall(SYS_close_range, top + 1, ~0u, 0) < 0) /* kernels before 5.9 */
         for (long fd = top + 1; fd < (max > 0 ? max : 1024); fd++)
             close(fd);
+}
+
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+    struct iovec iov = { (void *) buf, len };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+    if (fd >= 0) {
+        memset(&u, 0, sizeof u);
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof u.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL);
 }

@@ -339,20 +339,10 @@ struct ewf_server *ewf_start(const char *path)
 int ewf_connect(struct ewf_server *srv)
 {
     int sv[2];
-    char byte = 'c', cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-    struct iovec iov = { &byte, 1 };
-    struct msghdr m = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf
-    };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
-    if (sendmsg(srv->control, &m, MSG_NOSIGNAL) != 1) {
+    if (send_with_fd(srv->control, "c", 1, sv[1]) != 1) {
         int saved = errno;
         close(sv[0]);
         close(sv[1]);

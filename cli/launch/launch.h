@@ -3,6 +3,7 @@
 #define FERRY_LAUNCH_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "launch/confine.h"
 #include "launch/image.h"
@@ -44,6 +45,9 @@ void arg(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Close every descriptor from 3 up but those in keep: what a caller left
  * open without close-on-exec is not ours to hold. */
 void close_all_but(const int *keep, int n);
+/* len bytes of buf on sock with a copy of fd (SCM_RIGHTS; none when
+ * fd < 0): what sendmsg returns. */
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);
 
 /* blockdev.c: -add-fd and -blockdev for an image and the files it names;
  * its descriptors go into map, the files qemu opens by path into c. 0, or

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "launch/nbd.h"
+#include "wire.h" /* write_all */
 
 #define NBD_MAGIC 0x4e42444d41474943ull      /* "NBDMAGIC" */
 #define NBD_OPTS_MAGIC 0x49484156454f5054ull /* "IHAVEOPT" */
@@ -91,19 +92,6 @@ static int read_all(int fd, void *buf, size_t len)
     return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    for (size_t put = 0; put < len;) {
-        ssize_t n = write(fd, (const char *) buf + put, len - put);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        put += n;
-    }
-    return 0;
-}
-
 /* ---- the server */
 
 static int option_reply(int fd, uint32_t opt, uint32_t type, const void *data, uint32_t len)
@@ -114,7 +102,7 @@ static int option_reply(int fd, uint32_t opt, uint32_t type, const void *data, u
     put32(h + 8, opt);
     put32(h + 12, type);
     put32(h + 16, len);
-    return write_all(fd, h, sizeof h) < 0 || (len && write_all(fd, data, len) < 0) ? -1 : 0;
+    return write_all(fd, h, sizeof h, -1) < 0 || (len && write_all(fd, data, len, -1) < 0) ? -1 : 0;
 }
 
 static const uint16_t transmission_flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_READ_ONLY;
@@ -154,7 +142,7 @@ static int negotiate(int fd, const struct nbd_export *e)
     put64(h, NBD_MAGIC);
     put64(h + 8, NBD_OPTS_MAGIC);
     put16(h + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
-    if (write_all(fd, h, 18) < 0 || read_all(fd, flags, 4) < 0)
+    if (write_all(fd, h, 18, -1) < 0 || read_all(fd, flags, 4) < 0)
         return -1;
     if (!(get32(flags) & NBD_FLAG_FIXED_NEWSTYLE) || get32(flags) & ~3u)
         return -1;
@@ -171,7 +159,7 @@ static int negotiate(int fd, const struct nbd_export *e)
             unsigned char r[10 + 124] = { 0 };
             put64(r, e->size);
             put16(r + 8, transmission_flags);
-            return write_all(fd, r, no_zeroes ? 10 : sizeof r);
+            return write_all(fd, r, no_zeroes ? 10 : sizeof r, -1);
         }
         case OPT_ABORT:
             option_reply(fd, opt, REP_ACK, NULL, 0);
@@ -198,7 +186,7 @@ static int simple_reply(int fd, uint32_t error, const unsigned char *handle)
     put32(r, NBD_SIMPLE_REPLY_MAGIC);
     put32(r + 4, error);
     memcpy(r + 8, handle, 8);
-    return write_all(fd, r, sizeof r);
+    return write_all(fd, r, sizeof r, -1);
 }
 
 int nbd_serve(int fd, const struct nbd_export *e, int wake)
@@ -239,7 +227,7 @@ int nbd_serve(int fd, const struct nbd_export *e, int wake)
             continue;
         }
         int err = len ? e->read(e->opaque, buf, len, off) : 0;
-        if (simple_reply(fd, err, q + 8) < 0 || (!err && write_all(fd, buf, len) < 0))
+        if (simple_reply(fd, err, q + 8) < 0 || (!err && write_all(fd, buf, len, -1) < 0))
             break;
     }
     free(buf);
@@ -262,7 +250,7 @@ int nbd_client_open(int fd, uint64_t *size)
     put32(o + 16, 0); /* the export's name: "" */
     put16(o + 20, 1);
     put16(o + 22, INFO_BLOCK_SIZE);
-    if (write_all(fd, h, 4) < 0 || write_all(fd, o, sizeof o) < 0)
+    if (write_all(fd, h, 4, -1) < 0 || write_all(fd, o, sizeof o, -1) < 0)
         return -1;
     bool sized = false;
     for (int i = 0; i < NBD_MAX_OPTIONS; i++) {
@@ -302,7 +290,7 @@ int nbd_client_read(int fd, void *buf, uint32_t len, uint64_t off)
     put64(q + 8, ++handle);
     put64(q + 16, off);
     put32(q + 24, len);
-    if (write_all(fd, q, sizeof q) < 0 || read_all(fd, r, sizeof r) < 0)
+    if (write_all(fd, q, sizeof q, -1) < 0 || read_all(fd, r, sizeof r) < 0)
         return -1;
     if (get32(r) != NBD_SIMPLE_REPLY_MAGIC || get64(r + 8) != handle) {
         errno = EPROTO;

@@ -60,23 +60,7 @@ static int read_until(int fd, const char *want, char *buf, size_t size, int ms)
 /* One monitor command (with a descriptor, if fd >= 0); 0 when it returned. */
 static int qmp(int mon, const char *cmd, int fd, char *reply, size_t size)
 {
-    struct iovec iov = { (void *) cmd, strlen(cmd) };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-    if (fd >= 0) {
-        msg.msg_control = u.buf;
-        msg.msg_controllen = sizeof u.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    if (sendmsg(mon, &msg, 0) != (ssize_t) iov.iov_len)
+    if (send_with_fd(mon, cmd, strlen(cmd), fd) != (ssize_t) strlen(cmd))
         return -1;
     /* events may come first; the answer is the line with return or error
      * (qemu writes each line at once) */
