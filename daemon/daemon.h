@@ -81,13 +81,24 @@ struct send_opts {
 };
 int send_fd(struct call *c, int fd, const struct send_opts *o, uint64_t *sent);
 int send_data(struct call *c, const void *data, size_t len);
+/* len bytes that could not be read: a BAD chunk (zeros stand in). */
+int send_unreadable(struct call *c, uint64_t len);
 unsigned char *transfer_buffer(void); /* aligned, FERRY_MAX_CHUNK bytes */
 bool direct_on(int fd);               /* O_DIRECT, if the file takes it */
 void direct_off(int fd);
 /* extents.c: where the bytes of the open file fd lie on its disk, when
- * the host may read them itself (a disk in `disks`, see ferry.x); NULL
- * when they must go as chunks. */
-ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks);
+ * the host may read them itself (a disk in `disks`, see ferry.x), in at
+ * most max extents; NULL when they must go as chunks. `known` (or NULL)
+ * keeps what was learnt of the last filesystem asked about, for a walk:
+ * valid while the mounts stay as they are. */
+struct placement {
+    bool known, plain;
+    dev_t dev;
+    ferry_direct where; /* disk, offset and device_size */
+};
+ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks, unsigned max,
+                          struct placement *known);
+void placement_forget(struct placement *p);
 /* list.c: entries streamed as batches, each DATA chunk one whole XDR
  * array (a count, then entries): an entry that does not fit starts the
  * next, so a listing of any size goes in bounded memory. Call inside a

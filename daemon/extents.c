@@ -100,11 +100,11 @@ static bool locate(dev_t dev, ferry_direct *dv)
     return dv->disk && dv->device_size > 0;
 }
 
-static bool add(ferry_direct *dv, const struct fiemap_extent *e, uint64_t size)
+static bool add(ferry_direct *dv, const struct fiemap_extent *e, uint64_t size, unsigned max)
 {
     ferry_extent *x;
 
-    if (dv->extents.extents_len == FERRY_MAX_EXTENTS)
+    if (dv->extents.extents_len >= max)
         return false;
     if (dv->extents.extents_len % BATCH == 0) {
         void *grown = realloc(dv->extents.extents_val,
@@ -123,7 +123,7 @@ static bool add(ferry_direct *dv, const struct fiemap_extent *e, uint64_t size)
 }
 
 /* Every extent of the file, in order; false if any is not plain. */
-static bool map(int fd, uint64_t size, ferry_direct *dv)
+static bool map(int fd, uint64_t size, unsigned max, ferry_direct *dv)
 {
     struct fiemap *fm = calloc(1, sizeof *fm + BATCH * sizeof(struct fiemap_extent));
     uint64_t next = 0; /* the file's bytes before this are mapped */
@@ -147,7 +147,7 @@ static bool map(int fd, uint64_t size, ferry_direct *dv)
                 break;
             }
             ok = !(e->fe_flags & NOT_PLAIN) && e->fe_length > 0 && e->fe_logical >= next &&
-                 add(dv, e, size);
+                 add(dv, e, size, max);
             next = e->fe_logical + e->fe_length;
         }
     }
@@ -155,16 +155,30 @@ static bool map(int fd, uint64_t size, ferry_direct *dv)
     return ok;
 }
 
-ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks)
+ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks, unsigned max,
+                          struct placement *known)
 {
+    struct placement here = { 0 }, *p = known ? known : &here;
     struct stat st;
-    ferry_direct *dv;
+    ferry_direct *dv = NULL;
 
-    if (!d.appliance || !disks || fstat(fd, &st) < 0 || !mounted_plainly(st.st_dev))
+    if (!d.appliance || !disks || fstat(fd, &st) < 0)
         return NULL;
-    if (!(dv = calloc(1, sizeof *dv)))
+    if (!p->known || p->dev != st.st_dev) {
+        free(p->where.disk);
+        *p = (struct placement){ .known = true, .dev = st.st_dev };
+        p->plain = mounted_plainly(st.st_dev) && locate(st.st_dev, &p->where);
+    }
+    if (!p->plain || !(disks & 1u << (p->where.disk[2] - 'a')) || !(dv = calloc(1, sizeof *dv)) ||
+        !(dv->disk = strdup(p->where.disk))) {
+        free(dv);
+        free(here.where.disk);
         return NULL;
-    if (!locate(st.st_dev, dv) || !(disks & 1u << (dv->disk[2] - 'a')) || !map(fd, size, dv)) {
+    }
+    dv->offset = p->where.offset;
+    dv->device_size = p->where.device_size;
+    free(here.where.disk);
+    if (!map(fd, size, max < FERRY_MAX_EXTENTS ? max : FERRY_MAX_EXTENTS, dv)) {
         xdr_free((xdrproc_t) xdr_ferry_direct, (char *) dv);
         free(dv);
         return NULL;
@@ -172,4 +186,10 @@ ferry_direct *file_direct(int fd, uint64_t size, uint32_t disks)
     for (unsigned i = 0; d.test_lie && i < dv->extents.extents_len; i++)
         dv->extents.extents_val[i].physical += dv->device_size; /* the host must refuse */
     return dv;
+}
+
+void placement_forget(struct placement *p)
+{
+    free(p->where.disk);
+    memset(p, 0, sizeof *p);
 }

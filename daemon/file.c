@@ -20,7 +20,7 @@ int do_download(struct call *c, ferry_download_args *a, ferry_transfer_ret *r)
         return call_fail_errno(c, errno, "%s", a->path);
     /* the host reads the bytes itself where it can: no chunks, the extents */
     if (a->direct_disks && (uint64_t) st.st_size >= a->direct_min && st.st_size > 0 &&
-        (r->direct = file_direct(fd, st.st_size, a->direct_disks))) {
+        (r->direct = file_direct(fd, st.st_size, a->direct_disks, FERRY_MAX_EXTENTS, NULL))) {
         r->size = st.st_size;
         return 0;
     }

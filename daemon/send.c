@@ -79,6 +79,11 @@ int send_data(struct call *c, const void *data, size_t len)
     return chunk(c, FERRY_CHUNK_DATA, 0, data, len);
 }
 
+int send_unreadable(struct call *c, uint64_t len)
+{
+    return chunk(c, FERRY_CHUNK_BAD, len, NULL, 0);
+}
+
 struct sender {
     struct call *c;
     int fd;

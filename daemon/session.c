@@ -34,7 +34,7 @@ int send_hello(void)
         .daemon_version = FERRYD_VERSION,
         .kernel_version = uname(&u) == 0 ? u.release : "",
         .capabilities =
-            FERRY_CAP_STATX_BTIME | FERRY_CAP_SPARSE |
+            FERRY_CAP_STATX_BTIME | FERRY_CAP_SPARSE | FERRY_CAP_TREE |
             (d.appliance ? FERRY_CAP_MOUNT | FERRY_CAP_EXTENTS | FERRY_CAP_CRYPT | FERRY_CAP_DELETED
                          : 0),
         .chunk_size = d.chunk_size,

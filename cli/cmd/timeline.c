@@ -15,6 +15,7 @@
 
 #include "cmd/cmd.h"
 #include "guest/guest.h"
+#include "io/transfer.h"
 #include "output/output.h"
 
 struct timeline {
@@ -27,6 +28,7 @@ struct timeline {
     uint64_t dev[MAX_MOUNTS];
     char *top[MAX_MOUNTS];
     const char *at; /* the one whose deleted entries are being written */
+    struct digest digest; /* of the file being read */
 };
 
 static void body_name(const char *name)
@@ -41,16 +43,14 @@ static void body_name(const char *name)
     }
 }
 
-/* del: a deleted entry (e is made of it), or NULL */
+/* del: a deleted entry (e is made of it), or NULL; hash: the file's
+ * digest, or "" */
 static int record(struct timeline *t, const char *path, const ferry_dirent *e,
-                  const ferry_deleted *del)
+                  const ferry_deleted *del, const char *hash)
 {
     const struct ferry_stat *st = &e->st;
-    char hash[129] = "", mode[11];
+    char mode[11];
 
-    if (!del && t->alg >= 0 && S_ISREG(st->mode) &&
-        file_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
-        t->errors++;
     if (t->s->cl.broken)
         return -1;
     if (!del && S_ISDIR(st->mode) && t->nfs < MAX_MOUNTS) {
@@ -95,7 +95,37 @@ static int visit(struct walk *w, const char *path, const char *rel, const ferry_
 {
     (void) rel;
     (void) depth;
-    return record(w->opaque, path, e, NULL);
+    return record(w->opaque, path, e, NULL, "");
+}
+
+/* With digests, the tree is read in one call, each file's bytes hashed
+ * here as they come (from the image itself where they lie plainly). */
+static int hash_entry(struct tree_read *tr, const char *path, const ferry_dirent *e,
+                      struct xfer *x)
+{
+    struct timeline *t = tr->opaque;
+
+    (void) path;
+    if (S_ISREG(e->st.mode)) {
+        digest_init(&t->digest, t->alg);
+        *x = digest_xfer(&t->digest);
+    }
+    return 0;
+}
+
+static int hash_done(struct tree_read *tr, const char *path, const ferry_dirent *e, int err,
+                     const char *msg)
+{
+    struct timeline *t = tr->opaque;
+    char hash[129] = "";
+
+    if (err) {
+        report("timeline: %s: %s", path, msg);
+        t->errors++;
+    } else if (S_ISREG(e->st.mode)) {
+        digest_hex(&t->digest, hash, sizeof hash);
+    }
+    return record(t, path, e, NULL, hash);
 }
 
 static int deleted_record(void *opaque, const ferry_deleted *del)
@@ -103,7 +133,7 @@ static int deleted_record(void *opaque, const ferry_deleted *del)
     struct timeline *t = opaque;
     ferry_dirent e = { .name = del->name, .st = del->st, .link = "" };
     char *path = join_path(t->at, del->name);
-    int r = path ? record(t, path, &e, del) : -1;
+    int r = path ? record(t, path, &e, del, "") : -1;
 
     free(path);
     return r;
@@ -141,15 +171,26 @@ int cmd_timeline(struct session *s, struct args *a)
     if (rpc_lstat(&s->cl, &pa, &st, NULL) < 0)
         return call_failed(s);
     ferry_dirent self = { (char *) top, st.st, "" };
-    if (record(&t, top, &self, NULL) < 0)
+    char hash[129] = "";
+    if (t.alg >= 0 && S_ISREG(st.st.mode) && file_digest(s, t.alg, top, hash, sizeof hash) < 0)
+        t.errors++;
+    if (record(&t, top, &self, NULL, hash) < 0)
         return EXIT_FAILED;
-    if (S_ISDIR(st.st.mode)) {
-        struct walk w = {
-            .s = s, .visit = visit, .opaque = &t, .recursive = true, .visitor_calls = t.alg >= 0
+    if (S_ISDIR(st.st.mode) && t.alg >= 0) {
+        struct tree_read tr = {
+            .s = s, .entry = hash_entry, .done = hash_done, .opaque = &t, .contents = true
         };
+        if (tree_read(&tr, top) < 0) {
+            report("timeline: %s", s->cl.msg);
+            t.errors++;
+        }
+    } else if (S_ISDIR(st.st.mode)) {
+        struct walk w = { .s = s, .visit = visit, .opaque = &t, .recursive = true };
         if (walk_tree(&w, top) < 0)
             t.errors++;
         t.errors += w.errors;
+    }
+    if (S_ISDIR(st.st.mode)) {
         if (deleted_supported(s))
             deleted_records(&t);
     }

@@ -101,4 +101,26 @@ struct walk {
 int walk_tree(struct walk *w, const char *top);
 char *join_path(const char *dir, const char *name); /* malloc'd dir/name */
 
+/* ---- tree.c: a tree read in one call, each file with its bytes ---- */
+struct tree_read;
+struct tree_read {
+    struct session *s;
+    /* An entry below the top, in the walk's order (a directory before
+     * what it holds); path is its full path. For a regular file whose
+     * bytes come, set x's data and hole callbacks to take them (left
+     * unset: they are dropped, and the host does not read them). -1
+     * stops the walk. */
+    int (*entry)(struct tree_read *t, const char *path, const ferry_dirent *e, struct xfer *x);
+    /* The entry is complete: all its bytes came, or err says why not (a
+     * file that could not be opened or read whole, a directory that could
+     * not be listed; msg says it, without the path). -1 stops the walk. */
+    int (*done)(struct tree_read *t, const char *path, const ferry_dirent *e, int err,
+                const char *msg);
+    void *opaque;
+    bool contents; /* false: entries alone */
+};
+/* Needs FERRY_CAP_TREE. 0, or -1: stopped, or the call failed (the
+ * client's err and msg say why). */
+int tree_read(struct tree_read *t, const char *top);
+
 #endif

@@ -24,7 +24,6 @@
 #include "signals.h"
 
 /* Smaller files come as chunks: the extents would cost the guest as much. */
-#define DIRECT_MIN (64u << 10)
 #define PIECE (4u << 20)
 
 static int adopted[MAX_IMAGES]; /* lent by a session: descriptor + 1 */
@@ -66,36 +65,35 @@ int direct_image(int i, uint64_t *size)
     return fd;
 }
 
-static void direct_ask(struct session *s, ferry_download_args *a)
+uint32_t direct_disks(struct session *s)
 {
     uint64_t size;
+    uint32_t disks = 0;
 
-    a->direct_disks = 0;
-    a->direct_min = DIRECT_MIN;
     if (s->no_direct || !(s->cl.capabilities & FERRY_CAP_EXTENTS))
-        return;
+        return 0;
     for (int i = 0; i < s->nimages && i < 26; i++)
         if (direct_image(i, &size) >= 0)
-            a->direct_disks |= 1u << i;
+            disks |= 1u << i;
+    return disks;
 }
 
 /* The extents, checked: in order, inside the file and the device, the
  * device inside image i. The image's descriptor, or -1. */
-static int checked(const ferry_transfer_ret *r, uint32_t asked)
+static int checked(const ferry_direct *dv, uint64_t size, uint32_t asked)
 {
-    const ferry_direct *dv = r->direct;
     uint64_t image_size, end = 0;
     int i = strlen(dv->disk) == 3 && !strncmp(dv->disk, "sd", 2) ? dv->disk[2] - 'a' : -1;
     int fd = i >= 0 && i < 26 && (asked & 1u << i) ? direct_image(i, &image_size) : -1;
 
     /* a size the host cannot seek to is no file's (as for a hole chunk) */
-    if (fd < 0 || r->size > INT64_MAX || dv->offset > image_size ||
+    if (fd < 0 || size > INT64_MAX || dv->offset > image_size ||
         dv->device_size > image_size - dv->offset)
         return -1;
     for (unsigned k = 0; k < dv->extents.extents_len; k++) {
         const ferry_extent *e = &dv->extents.extents_val[k];
-        if (e->logical < end || e->length == 0 || e->logical > r->size ||
-            e->length > r->size - e->logical || e->physical > dv->device_size ||
+        if (e->logical < end || e->length == 0 || e->logical > size ||
+            e->length > size - e->logical || e->physical > dv->device_size ||
             e->length > dv->device_size - e->physical)
             return -1;
         end = e->logical + e->length;
@@ -134,40 +132,39 @@ static int copy(struct session *s, const struct xfer *x, int fd, uint64_t at, ui
     return 0;
 }
 
-static int read_extents(struct session *s, const ferry_download_args *a,
-                        const ferry_transfer_ret *r, const struct xfer *x)
+int direct_read(struct session *s, const char *path, const ferry_direct *dv, uint64_t size,
+                uint32_t asked, const struct xfer *x)
 {
-    const ferry_direct *dv = r->direct;
-    const char *path = a->path;
     uint64_t pos = 0;
-    int fd = checked(r, a->direct_disks);
+    int fd = checked(dv, size, asked);
 
     if (fd < 0)
         return errno = EPROTO, -1;
     if (s->verbose)
         report("%s: %llu bytes in %u extents, read directly from the image", path,
-               (unsigned long long) r->size, dv->extents.extents_len);
+               (unsigned long long) size, dv->extents.extents_len);
     for (unsigned k = 0; k < dv->extents.extents_len; k++) {
         const ferry_extent *e = &dv->extents.extents_val[k];
         if (zeros(x, e->logical - pos) < 0)
             return -1;
         pos = e->logical;
         if (e->zeros ? zeros(x, e->length) < 0
-                     : copy(s, x, fd, dv->offset + e->physical, e->length, &pos, r->size) < 0)
+                     : copy(s, x, fd, dv->offset + e->physical, e->length, &pos, size) < 0)
             return -1;
         pos = e->logical + e->length;
     }
-    return zeros(x, r->size - pos);
+    return zeros(x, size - pos);
 }
 
 int file_download(struct session *s, ferry_download_args *a, const struct xfer *x)
 {
     ferry_transfer_ret r = { 0 };
 
-    direct_ask(s, a);
+    a->direct_disks = direct_disks(s);
+    a->direct_min = DIRECT_MIN;
     if (rpc_download(&s->cl, a, &r, x) < 0)
         return -1;
-    if (r.direct && read_extents(s, a, &r, x) < 0) {
+    if (r.direct && direct_read(s, a->path, r.direct, r.size, a->direct_disks, x) < 0) {
         int err = errno;
         /* said as the guest path says it: a local failure needs no path */
         if (err == EPROTO)

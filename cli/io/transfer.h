@@ -75,6 +75,16 @@ int file_download(struct session *s, ferry_download_args *a, const struct xfer *
 /* Image i when the host can read the disk the appliance sees itself: a
  * raw image, nothing behind it. Its descriptor and size, or -1. */
 int direct_image(int i, uint64_t *size);
+/* The disks (bit i: image i) the host reads itself, for a call's
+ * direct_disks; 0 with --no-direct. */
+uint32_t direct_disks(struct session *s);
+/* Smaller files come as chunks: the extents would cost the guest as much. */
+#define DIRECT_MIN (64u << 10)
+/* size bytes of a file where dv (a guest's answer, checked first against
+ * the images in `asked`) says they lie, into x. 0, or -1 with errno
+ * (EPROTO: the extents lie outside the image). */
+int direct_read(struct session *s, const char *path, const ferry_direct *dv, uint64_t size,
+                uint32_t asked, const struct xfer *x);
 /* A session lends a joining command its raw images' descriptors. */
 void direct_adopt(int i, int fd);
 
