@@ -8,6 +8,9 @@
 # GPT and MBR partitions) and through the guest where it does not (btrfs, inline,
 # compressed or resident data, an LVM volume, a qcow2 image, too many
 # extents, a read-write mount). Files read directly are 1 MiB or more.
+# Each image's whole tree is also read in one call (`timeline --hash`:
+# read_tree, where files of any size go directly): every file's digest must
+# be the host's, and the same with --no-direct.
 #
 # The images are made afresh each run, none holding over 128 MB (gpt.img is
 # 4.1 GB, sparse):
@@ -398,6 +401,28 @@ get() {
     rm -f "$work/d.file" "$work/g.file"
 }
 
+# tree NAME HOW IMAGE [DIR]: `ferry timeline --hash` (the tree read in one
+# call: small files inline, others as extents or chunks) gives every file
+# of DIR (default: $W/<image's name>) its digest, the same with and
+# without --no-direct, reading files directly (HOW: direct) or not (guest)
+tree() {
+    local name=$1 how=$2 image=$3 dir=${4-$W/$(basename "${3%.*}")}
+    local ds gs want got n
+    ds=$(ran "$work/d.out" "$work/d.err" -v timeline --hash sha256 "$image")
+    gs=$(ran "$work/g.out" "$work/g.err" --no-direct timeline --hash sha256 "$image")
+    want=$(cd "$dir" && find . -type f -printf '%P\n' | sort | while read -r f; do
+        echo "$(sha "$f")|/$f"; done)
+    got=$(awk -F'|' '$1 != "0" {print $1 "|" $2}' "$work/d.out" | sort -t'|' -k2)
+    expect "${name}_tree_digests" "0 $want" "$ds $got"
+    expect "${name}_tree_same_without_direct" "0 same" \
+        "$gs $(cmp -s "$work/d.out" "$work/g.out" && echo same || echo differs)"
+    n=$(directly "$work/d.err")
+    case "$how $n" in
+        "direct 0" | guest\ [1-9]*) fail "${name}_tree_${how}" "$n files read directly" ;;
+        *) pass "${name}_tree_${how}" ;;
+    esac
+}
+
 img=$work/ext4.img
 same ext4_plain direct "$img" /plain.bin
 same ext4_sparse direct "$img" /sparse.bin
@@ -408,17 +433,21 @@ same ext4_unwritten direct "$img" /unwritten.bin
 sums ext4 6 "$img" /plain.bin /sparse.bin /tailhole.bin /odd.bin /beyond.bin /unwritten.bin
 get ext4_sparse "$img" /sparse.bin
 get ext4_unwritten "$img" /unwritten.bin
+tree ext4 direct "$img"
 
 img=$work/ext4-1k.img
 same ext4_300_extents direct "$img" /frag300.bin
 same ext4_17000_extents guest "$img" /frag17k.bin
+tree ext4_1k direct "$img"
 
 img=$work/inline.img
 same ext4_inline guest "$img" /tiny.txt
 same ext4_beside_inline direct "$img" /big.bin
+tree ext4_inline direct "$img"
 
 same qcow2_plain guest "$work/ext4.qcow2" /plain.bin "$W/ext4/plain.bin"
 same qcow2_unwritten guest "$work/ext4.qcow2" /unwritten.bin "$W/ext4/unwritten.bin"
+tree qcow2 guest "$work/ext4.qcow2" "$W/ext4"
 
 img=$work/xfs.img
 same xfs_plain direct "$img" /plain.bin
@@ -428,6 +457,7 @@ same xfs_reflinked direct "$img" /refl-a.bin
 same xfs_reflink_copy_rewritten direct "$img" /refl-b.bin
 sums xfs 5 "$img" /plain.bin /sparse.bin /unwritten.bin /refl-a.bin /refl-b.bin
 get xfs_unwritten "$img" /unwritten.bin
+tree xfs direct "$img"
 
 img=$work/btrfs.img
 same btrfs_plain guest "$img" /plain.bin
@@ -435,11 +465,13 @@ same btrfs_compressed guest "$img" /comp.bin
 same btrfs_inline guest "$img" /tiny.txt
 same btrfs_reflinked guest "$img" /refl.bin
 sums btrfs 0 "$img" /plain.bin /comp.bin /tiny.txt /refl.bin
+tree btrfs guest "$img"
 
 img=$work/vfat.img
 same vfat_plain guest "$img" /plain.bin
 same vfat_fragmented guest "$img" /frag.bin
 sums vfat 0 "$img" /plain.bin /frag.bin /after.bin
+tree vfat guest "$img"
 
 img=$work/ntfs.img
 same ntfs_plain direct "$img" /plain.bin
@@ -451,20 +483,25 @@ same ntfs_compressed guest "$img" /packed/comp.txt
 same ntfs_valid_length_short direct "$img" /valid.bin
 sums ntfs 3 "$img" /plain.bin /sparse.bin /res.txt /packed/comp.txt /valid.bin
 get ntfs_valid_length_short "$img" /valid.bin
+tree ntfs direct "$img"
 
 img=$work/gpt.img
 opts=(-m /dev/sda1)
 same gpt_ext4_plain direct "$img" /plain.bin "$W/gpt1/plain.bin"
 same gpt_ext4_sparse direct "$img" /sparse.bin "$W/gpt1/sparse.bin"
+tree gpt_ext4 direct "$img" "$W/gpt1"
 opts=(-m /dev/sda2)
 same gpt_fat_odd_sector guest "$img" /plain.bin "$W/gpt2/plain.bin"
 opts=(-m /dev/sda3)
 same gpt_ext4_past_4gib direct "$img" /plain.bin "$W/gpt3/plain.bin"
+tree gpt_ext4_past_4gib direct "$img" "$W/gpt3"
 opts=(-m /dev/sda5)
 same mbr_logical_partition direct "$work/mbr.img" /plain.bin "$W/mbr5/plain.bin"
+tree mbr_logical_partition direct "$work/mbr.img" "$W/mbr5"
 opts=()
 
 same lvm_volume guest "$work/lvm.img" /plain.bin
+tree lvm_volume guest "$work/lvm.img"
 
 # the right one of two images: the file is on the second (sdb), raw
 opts=(-a "$work/ext4.qcow2" -a "$work/xfs.img" -m /dev/sdb)

@@ -14,7 +14,13 @@
  *   early-reply  an upload is refused at once (ENOSYS), its chunks unread
  *   flood        a listing that never ends
  *   extents      a download is answered with extents on a disk of the
- *                host's (the first 6 bytes of sda), unasked */
+ *                host's (the first 6 bytes of sda), unasked
+ *   tree-*       read_tree lies about a file's bytes: tree-inline (fewer
+ *                than its size), tree-mid (a stream announced mid-batch),
+ *                tree-short (a stream cut short), tree-long (longer than
+ *                the file), tree-dir (bytes for a directory), tree-extents
+ *                (extents on a disk nobody offered); tree-error is honest:
+ *                one file unreadable, the next fine */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,6 +94,57 @@ static void list(const struct wire_frame *f)
     reply(f, (xdrproc_t) xdr_ferry_void, &v);
 }
 
+static void tree(const struct wire_frame *f)
+{
+    static unsigned char buf[1 << 16];
+    unsigned proc = f->hdr.proc, serial = f->hdr.serial;
+    ferry_extent x = { 0, 0, 6, false };
+    ferry_tree_entry e[2];
+    ferry_void v = 0;
+    int n = 1;
+    XDR xdr;
+
+    memset(e, 0, sizeof e);
+    for (int i = 0; i < 2; i++) {
+        e[i].ent.name = i ? "ok" : "f";
+        e[i].ent.link = "";
+        e[i].ent.st.mode = S_IFREG | 0644;
+        e[i].ent.st.size = 6;
+        e[i].content.kind = FERRY_CONTENT_INLINE;
+        e[i].content.ferry_content_u.bytes.bytes_len = 6;
+        e[i].content.ferry_content_u.bytes.bytes_val = "pwned\n";
+    }
+    if (!strcmp(mode, "tree-inline")) {
+        e[0].ent.st.size = 10;
+    } else if (!strcmp(mode, "tree-mid")) {
+        e[0].content.kind = FERRY_CONTENT_STREAM;
+        n = 2;
+    } else if (!strcmp(mode, "tree-short") || !strcmp(mode, "tree-long")) {
+        e[0].content.kind = FERRY_CONTENT_STREAM;
+        e[0].ent.st.size = mode[5] == 's' ? 100 : 3;
+    } else if (!strcmp(mode, "tree-dir")) {
+        e[0].ent.st.mode = S_IFDIR | 0755;
+    } else if (!strcmp(mode, "tree-extents")) {
+        e[0].content.kind = FERRY_CONTENT_EXTENTS;
+        e[0].content.ferry_content_u.direct = (ferry_direct){ "sda", 0, 1 << 20, { 1, &x } };
+    } else if (!strcmp(mode, "tree-error")) {
+        e[0].content.kind = FERRY_CONTENT_ERROR;
+        e[0].content.ferry_content_u.error = (ferry_content_error){ EACCES, "Permission denied" };
+        e[1].ent.st.size = 5;
+        e[1].content.ferry_content_u.bytes.bytes_len = 5;
+        e[1].content.ferry_content_u.bytes.bytes_val = "fine\n";
+        n = 2;
+    }
+    ferry_tree_batch b = { { n, e } };
+    xdrmem_create(&xdr, (char *) buf, sizeof buf, XDR_ENCODE);
+    xdr_ferry_tree_batch(&xdr, &b);
+    wire_send_chunk(&w, proc, serial, FERRY_CHUNK_DATA, 0, buf, xdr_getpos(&xdr));
+    if (e[0].content.kind == FERRY_CONTENT_STREAM)
+        wire_send_chunk(&w, proc, serial, FERRY_CHUNK_DATA, 0, "pwned\n", 6);
+    wire_send_chunk(&w, proc, serial, FERRY_CHUNK_END, 0, NULL, 0);
+    reply(f, (xdrproc_t) xdr_ferry_void, &v);
+}
+
 static void devices(const struct wire_frame *f)
 {
     ferry_device d[2] = {
@@ -151,6 +208,8 @@ static int serve(const struct wire_frame *f)
         reply(f, (xdrproc_t) xdr_ferry_stat_ret, &r);
     } else if (proc == FERRY_LIST) {
         list(f);
+    } else if (proc == FERRY_READ_TREE) {
+        tree(f);
     } else if (proc == FERRY_LIST_DEVICES) {
         devices(f);
     } else if (proc == FERRY_CHECKSUM) {
@@ -194,7 +253,8 @@ int main(int argc, char **argv)
     bool esc = !strcmp(mode, "escapes");
     struct ferry_header hh = ferry_msg_header(FERRY_EVENT_HELLO, FERRY_EVENT, 0, FERRY_OK);
     struct ferry_hello hello = { FERRY_PROTOCOL_VERSION, esc ? "hostile" ESC : "hostile",
-                                 esc ? "none" ESC : "none", 0, 65536 };
+                                 esc ? "none" ESC : "none",
+                                 !strncmp(mode, "tree-", 5) ? FERRY_CAP_TREE : 0, 65536 };
     wire_send_word(&w, FERRY_WORD_LAUNCH, 0);
     wire_send(&w, &hh, (xdrproc_t) xdr_ferry_hello, &hello, NULL, 0);
     /* it lies, but it answers a sync, so that the client's refusals can

@@ -97,6 +97,24 @@ case "$status $err" in "1 ferry: download: "*"a hole beyond any file's size"*)
 out=$(h extents cat /x 2>"$tmp/err"); status=$?
 expect unasked_extents_refused "1 0 ferry: cat: /x: the appliance placed the file's bytes outside its image" \
     "$status ${#out} $(cat "$tmp/err")"
+# a tree read whole (read_tree): a file whose bytes disagree with the entry
+# is no file; nothing of it is hashed, and the call ends with the lie named
+root_line='0|/|0|d/drwxr-xr-x|0|0|0|0|0|0|0'
+for lie in "inline:the appliance's tree is malformed: inline bytes of another size" \
+           "mid:the appliance's tree is malformed: a file's chunks announced in the middle of a batch" \
+           "short:/f: the appliance ended the file early" \
+           "long:the appliance's tree is malformed: more bytes than the file holds" \
+           "dir:the appliance's tree is malformed: bytes for what is not a file" \
+           "extents:/f: the appliance placed the file's bytes outside its image"; do
+    out=$(h "tree-${lie%%:*}" timeline --hash md5 / 2>"$tmp/err"); status=$?
+    expect "tree_${lie%%:*}_refused" "1 $root_line ferry: timeline: ${lie#*:}" \
+        "$status $out $(cat "$tmp/err")"
+done
+# an honest error on one file: said, and the walk goes on to the next
+out=$(h tree-error timeline --hash md5 / 2>"$tmp/err"); status=$?
+expect tree_unreadable_file_said_and_walk_goes_on \
+    "1 ferry: timeline: /f: Permission denied|0|/f|9fba564e229a2c83496c7ee12d96bb64|/ok" \
+    "$status $(cat "$tmp/err")|$(echo "$out" | sed -n 2p | cut -d'|' -f1,2)|$(echo "$out" | sed -n 3p | cut -d'|' -f1,2)"
 start=$(date +%s)
 err=$(FERRY_TEST_MAX_ENTRIES=100000 HOSTILE=flood FERRY_DAEMON=$PWD/build/tests/hostile-daemon \
       timeout 120 "$FERRY" --test-root /unused --timeout 3 ls / 2>&1 >/dev/null); status=$?

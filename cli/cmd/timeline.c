@@ -93,9 +93,16 @@ static int record(struct timeline *t, const char *path, const ferry_dirent *e,
 static int visit(struct walk *w, const char *path, const char *rel, const ferry_dirent *e,
                  int depth)
 {
+    struct timeline *t = w->opaque;
+    char hash[129] = "";
+
     (void) rel;
     (void) depth;
-    return record(w->opaque, path, e, NULL, "");
+    /* a daemon that cannot read a tree whole: a download per file */
+    if (t->alg >= 0 && S_ISREG(e->st.mode) &&
+        file_digest(t->s, t->alg, path, hash, sizeof hash) < 0)
+        t->errors++;
+    return record(t, path, e, NULL, hash);
 }
 
 /* With digests, the tree is read in one call, each file's bytes hashed
@@ -176,7 +183,7 @@ int cmd_timeline(struct session *s, struct args *a)
         t.errors++;
     if (record(&t, top, &self, NULL, hash) < 0)
         return EXIT_FAILED;
-    if (S_ISDIR(st.st.mode) && t.alg >= 0) {
+    if (S_ISDIR(st.st.mode) && t.alg >= 0 && (s->cl.capabilities & FERRY_CAP_TREE)) {
         struct tree_read tr = {
             .s = s, .entry = hash_entry, .done = hash_done, .opaque = &t, .contents = true
         };
@@ -185,7 +192,9 @@ int cmd_timeline(struct session *s, struct args *a)
             t.errors++;
         }
     } else if (S_ISDIR(st.st.mode)) {
-        struct walk w = { .s = s, .visit = visit, .opaque = &t, .recursive = true };
+        struct walk w = {
+            .s = s, .visit = visit, .opaque = &t, .recursive = true, .visitor_calls = t.alg >= 0
+        };
         if (walk_tree(&w, top) < 0)
             t.errors++;
         t.errors += w.errors;
