@@ -59,7 +59,8 @@ $(B)/sysinc/.stamp: Makefile
 	ln -sf /usr/include/md5.h /usr/include/sha1.h /usr/include/sha2.h \
 	       /usr/include/zstd.h /usr/include/zstd_errors.h /usr/include/zlib.h \
 	       /usr/include/zconf.h /usr/include/lzma.h /usr/include/lzma \
-	       /usr/include/hivex.h /usr/include/libewf.h /usr/include/libewf $(B)/sysinc/
+	       /usr/include/hivex.h /usr/include/libewf.h /usr/include/libewf \
+	       /usr/include/archive.h /usr/include/archive_entry.h $(B)/sysinc/
 	@mkdir -p $(B)/sysinc/openssl
 	ln -sf /usr/include/openssl/*.h /usr/include/x86_64-linux-gnu/openssl/*.h \
 	       $(B)/sysinc/openssl/
@@ -104,7 +105,7 @@ $(B)/obj/embed/blob.o: embed/blob.S $(APPL_FILES)
 
 $(B)/ferry: $(CLI_OBJ) $(EMBED_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC) $(LIBDIR)/libzstd.a $(LIBDIR)/libcrypto.a \
-	      $(LIBDIR)/libewf.a $(LIBDIR)/libz.a $(LIBDIR)/liblzma.a
+	      $(LIBDIR)/libewf.a $(LIBDIR)/libarchive.a $(LIBDIR)/libz.a $(LIBDIR)/liblzma.a
 
 clean:
 	rm -rf $(B)

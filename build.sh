@@ -22,7 +22,7 @@ cd "$(dirname "$0")"
 PKGS_BUILD="make gcc libc6-dev musl-tools rpcsvc-proto libtirpc-dev libzstd-dev zstd libmd-dev libssl-dev dpkg-dev
             meson ninja-build pkg-config python3 libglib2.0-dev libpixman-1-dev libseccomp-dev
             libfdt-dev qemu-system-data
-            zlib1g-dev liblzma-dev libhivex-dev libewf-dev g++ libtsk-dev
+            zlib1g-dev liblzma-dev libhivex-dev libewf-dev libarchive-dev g++ libtsk-dev
             linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio
             tar util-linux lvm2 file cryptsetup-bin"
 # to run it: nothing (ferry carries its qemu); the tests also use Debian's

@@ -81,7 +81,9 @@ struct walker {
     const ferry_read_tree_args *tree; /* NULL: a listing */
     unsigned inline_max;
     unsigned max_extents; /* that fit in a batch with room to spare */
+    unsigned max_ranges;
     unsigned char *inline_buf;
+    ferry_range *ranges; /* FERRY_MAX_RANGES */
     struct placement place; /* of the filesystem last read */
 };
 
@@ -121,6 +123,27 @@ static int read_whole(int fd, unsigned char *buf, uint64_t size)
     return 0;
 }
 
+/* Where fd's data lies (what is left is holes), as the chunks that follow
+ * will show it; more ranges than an entry holds: all of it is data. */
+static void data_ranges(int fd, uint64_t size, ferry_range *r, u_int max, u_int *n)
+{
+    uint64_t pos = 0, data, end;
+
+    *n = 0;
+    while (pos < size) {
+        file_next_data(fd, pos, size, &data, &end);
+        if (data >= size || end <= data)
+            break;
+        if (*n == max) {
+            r[0] = (ferry_range){ 0, size };
+            *n = 1;
+            return;
+        }
+        r[(*n)++] = (ferry_range){ data, end - data };
+        pos = end;
+    }
+}
+
 /* A regular file's entry with its bytes: inline when small and readable,
  * its extents when the host can read them where they lie, else as chunks
  * after the entry. Whatever cannot be read goes as BAD chunks, so one
@@ -154,6 +177,8 @@ static int add_file(struct walker *w, int dirfd, const char *base, ferry_tree_en
         return add_tree(w, e);
     }
     e->content.kind = FERRY_CONTENT_STREAM;
+    data_ranges(fd, size, w->ranges, w->max_ranges, &e->content.ferry_content_u.data.data_len);
+    e->content.ferry_content_u.data.data_val = w->ranges;
     if (add_tree(w, e) < 0 || batch_flush(w->c, &w->b) < 0)
         return -1;
     struct send_opts o = { .seekable = true, .total = size, .zeros_for_bad = true };
@@ -283,14 +308,18 @@ int do_read_tree(struct call *c, ferry_read_tree_args *a, ferry_void *r)
 {
     (void) r;
     static unsigned char buf[FERRY_MAX_INLINE];
+    static ferry_range ranges[FERRY_MAX_RANGES];
     struct walker w = {
         .c = c,
         .recursive = true,
         .tree = a,
         .inline_buf = buf,
+        .ranges = ranges,
         /* an entry must fit a batch whole: names, a link and the bytes */
         .inline_max = a->inline_max < d.chunk_size / 4 ? a->inline_max : d.chunk_size / 4,
         .max_extents = d.chunk_size / 2 / 28,
+        .max_ranges = d.chunk_size / 4 / 16 < FERRY_MAX_RANGES ? d.chunk_size / 4 / 16
+                                                              : FERRY_MAX_RANGES,
     };
 
     if (w.inline_max > sizeof buf)

@@ -102,6 +102,41 @@ tar -C "$tmp/tree" -cf "$tmp/tree.tar" . && f --rw mkdir /t && f --rw tar-in "$t
 expect tar_in_extracts "0 one" "$? $(cat "$root/t/sub/one")"
 expect tar_out_lists "./sub/one" "$(f tar-out /t - | tar -tf - | grep one)"
 
+# tar-out writes the archive on the host (libarchive) from the tree read in
+# one call: unpacked by GNU tar, it is the tree, metadata, holes and links
+# kept; a socket is left out with a word
+a=$root/arch
+long=$(printf 'd%.0s' {1..150})/$(printf 'n%.0s' {1..200})
+mkdir -p "$a/sub" "$a/${long%/*}"
+head -c 100000 /dev/urandom > "$a/streamed"          # over the inline size
+head -c 5000 /dev/urandom > "$a/sub/small"           # inline
+truncate -s 64M "$a/sparse" && head -c 70000 /dev/urandom |
+    dd of="$a/sparse" bs=1M seek=20 conv=notrunc status=none && printf 'tail' >> "$a/sparse"
+truncate -s 10M "$a/allhole"
+: > "$a/empty"
+echo linked > "$a/one" && ln "$a/one" "$a/sub/two"
+ln -s "$(printf 't%.0s' {1..300})" "$a/longlink"
+mkfifo "$a/fifo"
+[ "$(id -u)" = 0 ] && mknod "$a/null" c 1 3
+echo long > "$a/$long"
+printf 'bytes' > "$a/"$'\xff\xfe-not-utf8'
+touch -d 2001-02-03T04:05:06.123456789Z "$a/sub/small"
+/usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$a/sock"
+mkdir "$tmp/unpacked"
+f tar-out /arch - 2>"$tmp/tar.err" | tar -xpf - --numeric-owner -C "$tmp/unpacked"
+expect tar_out_status_and_socket_word "0 0 ferry: tar-out: /arch/sock: a socket: left out" \
+    "${PIPESTATUS[0]} ${PIPESTATUS[1]} $(cat "$tmp/tar.err")"
+meta() { (cd "$1" && find . ! -type s -printf '%P %y %m %U %G %s %T@ %l %n\n' | sort); }
+expect tar_out_metadata_as_the_tree "$(meta "$a")" "$(meta "$tmp/unpacked")"
+same=yes
+while IFS= read -r -d '' p; do cmp -s "$a/$p" "$tmp/unpacked/$p" || same="no: $p"; done \
+    < <(cd "$a" && find . -type f -print0)
+expect tar_out_bytes_as_the_tree yes "$same"
+expect tar_out_keeps_holes "0 0" \
+    "$(( $(du -k "$tmp/unpacked/sparse" | cut -f1) > 200 )) $(du -k "$tmp/unpacked/allhole" | cut -f1)"
+expect tar_out_hard_link_is_one_file "$(stat -c %i "$tmp/unpacked/one")" \
+    "$(stat -c %i "$tmp/unpacked/sub/two")"
+
 # ---- copy-out and copy-in, and copy-out facing a hostile image
 mkdir -p "$root/tree/sub" && echo a > "$root/tree/a" && echo b > "$root/tree/sub/b"
 ln -s /etc/passwd "$root/tree/abs" && ln "$root/tree/a" "$root/tree/hard"

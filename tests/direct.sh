@@ -423,6 +423,31 @@ tree() {
     esac
 }
 
+# archive NAME IMAGE [DIR [DENSE]]: `ferry tar-out IMAGE / -` unpacked by
+# GNU tar holds every file of DIR (default: $W/<image's name>) byte for
+# byte, with and without --no-direct, and sparse.bin (if DIR has it) stays
+# sparse (DENSE: not through the guest, whose filesystem driver finds no
+# holes: ntfs3 has no SEEK_HOLE)
+archive() {
+    local name=$1 image=$2 dir=${3:-$W/$(basename "${2%.*}")} dense=$4 how bad sparse status
+    local -a no
+    for how in direct guest; do
+        rm -rf "$work/x" && mkdir "$work/x"
+        no=()
+        [ $how = guest ] && no=(--no-direct)
+        "$FERRY" "${opts[@]}" "${no[@]}" tar-out "$image" / - 2>"$work/t.err" | tar -xf - -C "$work/x"
+        status="${PIPESTATUS[*]}"
+        bad=$(cd "$dir" && find . -type f | while read -r f; do
+            cmp -s "$f" "$work/x/$f" || echo "$f"; done)
+        sparse=ok
+        if [ -f "$dir/sparse.bin" ] && { [ $how = direct ] || [ -z "$dense" ]; } &&
+           [ "$(du -k "$work/x/sparse.bin" | cut -f1)" -gt $(($(du -k "$dir/sparse.bin" | cut -f1) + 64)) ]; then
+            sparse="sparse.bin not sparse: $(du -k "$work/x/sparse.bin" | cut -f1) KiB"
+        fi
+        expect "${name}_archive_${how}" "0 0 | ok" "$status $bad| $sparse"
+    done
+}
+
 img=$work/ext4.img
 same ext4_plain direct "$img" /plain.bin
 same ext4_sparse direct "$img" /sparse.bin
@@ -434,6 +459,7 @@ sums ext4 6 "$img" /plain.bin /sparse.bin /tailhole.bin /odd.bin /beyond.bin /un
 get ext4_sparse "$img" /sparse.bin
 get ext4_unwritten "$img" /unwritten.bin
 tree ext4 direct "$img"
+archive ext4 "$img"
 
 img=$work/ext4-1k.img
 same ext4_300_extents direct "$img" /frag300.bin
@@ -448,6 +474,7 @@ tree ext4_inline direct "$img"
 same qcow2_plain guest "$work/ext4.qcow2" /plain.bin "$W/ext4/plain.bin"
 same qcow2_unwritten guest "$work/ext4.qcow2" /unwritten.bin "$W/ext4/unwritten.bin"
 tree qcow2 guest "$work/ext4.qcow2" "$W/ext4"
+archive qcow2 "$work/ext4.qcow2" "$W/ext4"
 
 img=$work/xfs.img
 same xfs_plain direct "$img" /plain.bin
@@ -466,6 +493,7 @@ same btrfs_inline guest "$img" /tiny.txt
 same btrfs_reflinked guest "$img" /refl.bin
 sums btrfs 0 "$img" /plain.bin /comp.bin /tiny.txt /refl.bin
 tree btrfs guest "$img"
+archive btrfs "$img"
 
 img=$work/vfat.img
 same vfat_plain guest "$img" /plain.bin
@@ -484,6 +512,7 @@ same ntfs_valid_length_short direct "$img" /valid.bin
 sums ntfs 3 "$img" /plain.bin /sparse.bin /res.txt /packed/comp.txt /valid.bin
 get ntfs_valid_length_short "$img" /valid.bin
 tree ntfs direct "$img"
+archive ntfs "$img" "" dense
 
 img=$work/gpt.img
 opts=(-m /dev/sda1)
@@ -502,6 +531,7 @@ opts=()
 
 same lvm_volume guest "$work/lvm.img" /plain.bin
 tree lvm_volume guest "$work/lvm.img"
+archive lvm_volume "$work/lvm.img"
 
 # the right one of two images: the file is on the second (sdb), raw
 opts=(-a "$work/ext4.qcow2" -a "$work/xfs.img" -m /dev/sdb)

@@ -103,14 +103,22 @@ char *join_path(const char *dir, const char *name); /* malloc'd dir/name */
 
 /* ---- tree.c: a tree read in one call, each file with its bytes ---- */
 struct tree_read;
+/* Where a file's data lies; what no range covers is a hole, and comes as
+ * zeros (hole callbacks). */
+struct tree_map {
+    const ferry_range *v;
+    unsigned n;
+};
 struct tree_read {
     struct session *s;
     /* An entry below the top, in the walk's order (a directory before
      * what it holds); path is its full path. For a regular file whose
-     * bytes come, set x's data and hole callbacks to take them (left
-     * unset: they are dropped, and the host does not read them). -1
-     * stops the walk. */
-    int (*entry)(struct tree_read *t, const char *path, const ferry_dirent *e, struct xfer *x);
+     * bytes come, map says where its holes are (NULL: none known), and x's
+     * data and hole callbacks take the bytes (left unset: they are
+     * dropped, and the host does not read them). Not called for a file
+     * that could not be opened. -1 stops the walk. */
+    int (*entry)(struct tree_read *t, const char *path, const ferry_dirent *e,
+                 const struct tree_map *map, struct xfer *x);
     /* The entry is complete: all its bytes came, or err says why not (a
      * file that could not be opened or read whole, a directory that could
      * not be listed; msg says it, without the path). -1 stops the walk. */

@@ -28,6 +28,12 @@ struct reading {
     struct xfer x;
     uint64_t left;
     bool bad;
+    /* its data ranges (the rest holes), checked against what comes */
+    ferry_range *data;
+    u_int ndata, next;
+    /* for extents: the ranges they make */
+    ferry_range *made;
+    size_t made_cap;
     char why[FERRY_MAX_PATH + 128]; /* what our side stopped the call for */
     int why_err;
 };
@@ -72,14 +78,89 @@ static int finish(struct reading *r)
     free(r->path);
     free(r->e.name);
     free(r->e.link);
+    free(r->data);
     r->path = r->e.name = r->e.link = NULL;
+    r->data = NULL;
     r->streaming = false;
     return ret;
 }
 
-/* A STREAM entry: its chunks follow. */
-static int stream_from(struct reading *r, char *path, const ferry_dirent *e, const struct xfer *x)
+/* A stream's data ranges: in order, not touching, inside the file. */
+static bool ranges_sound(const ferry_range *v, u_int n, uint64_t size)
 {
+    uint64_t end = 0;
+
+    for (u_int i = 0; i < n; i++) {
+        if (v[i].length == 0 || v[i].offset < end || (i && v[i].offset == end) ||
+            v[i].offset > size || v[i].length > size - v[i].offset)
+            return false;
+        end = v[i].offset + v[i].length;
+    }
+    return true;
+}
+
+/* Data bytes at [pos, pos + len) of the stream: where its ranges say a
+ * hole is, they must be zeros (an archive leaves holes out). */
+static bool holes_are_zeros(struct reading *r, uint64_t pos, const unsigned char *buf, size_t len)
+{
+    uint64_t end = pos + len;
+
+    while (pos < end) {
+        while (r->next < r->ndata && r->data[r->next].offset + r->data[r->next].length <= pos)
+            r->next++;
+        uint64_t hole_end = r->next < r->ndata ? r->data[r->next].offset : UINT64_MAX;
+        if (pos < hole_end) {
+            uint64_t stop = hole_end < end ? hole_end : end;
+            for (uint64_t i = pos; i < stop; i++)
+                if (buf[i - (end - len)])
+                    return false;
+            pos = stop;
+        } else {
+            pos = r->data[r->next].offset + r->data[r->next].length;
+        }
+    }
+    return true;
+}
+
+/* The data ranges a file's extents make (unwritten ones are holes). */
+static const struct tree_map *extent_map(struct reading *r, const ferry_direct *dv,
+                                         struct tree_map *m)
+{
+    u_int n = 0;
+
+    if (dv->extents.extents_len > r->made_cap) {
+        ferry_range *v = realloc(r->made, dv->extents.extents_len * sizeof *v);
+        if (!v)
+            return NULL;
+        r->made = v;
+        r->made_cap = dv->extents.extents_len;
+    }
+    for (u_int k = 0; k < dv->extents.extents_len; k++) {
+        const ferry_extent *e = &dv->extents.extents_val[k];
+        if (e->zeros)
+            continue;
+        if (n && r->made[n - 1].offset + r->made[n - 1].length == e->logical)
+            r->made[n - 1].length += e->length;
+        else
+            r->made[n++] = (ferry_range){ e->logical, e->length };
+    }
+    *m = (struct tree_map){ r->made, n };
+    return m;
+}
+
+/* A STREAM entry: its chunks follow. */
+static int stream_from(struct reading *r, char *path, const ferry_dirent *e, const struct xfer *x,
+                       const ferry_range *data, u_int ndata)
+{
+    r->data = ndata ? malloc(ndata * sizeof *data) : NULL;
+    if (ndata && !r->data) {
+        free(path);
+        return errno = ENOMEM, -1;
+    }
+    if (ndata)
+        memcpy(r->data, data, ndata * sizeof *data);
+    r->ndata = ndata;
+    r->next = 0;
     r->path = path;
     r->e = *e;
     r->e.name = strdup(e->name);
@@ -101,6 +182,8 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
     bool file = S_ISREG(e->st.mode);
     char *path = join_path(r->top, e->name);
     struct xfer x = { 0 };
+    struct tree_map made;
+    const struct tree_map *map = NULL;
     int ret;
 
     if (!path)
@@ -111,7 +194,30 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
         free(path);
         return broken(r, "bytes for what is not a file");
     }
-    if ((ret = t->entry(t, path, e, &x)) < 0) {
+    if (c->kind == FERRY_CONTENT_STREAM &&
+        !ranges_sound(c->ferry_content_u.data.data_val, c->ferry_content_u.data.data_len,
+                      e->st.size)) {
+        free(path);
+        return broken(r, "a file's data ranges out of order or outside it");
+    }
+    if (c->kind == FERRY_CONTENT_ERROR && !S_ISDIR(e->st.mode)) {
+        /* a file that could not be opened: nothing of it to take */
+        ret = t->done(t, path, e, c->ferry_content_u.error.err ? c->ferry_content_u.error.err : EIO,
+                      c->ferry_content_u.error.msg);
+        free(path);
+        return ret;
+    }
+    if (c->kind == FERRY_CONTENT_EXTENTS &&
+        !(map = extent_map(r, &c->ferry_content_u.direct, &made))) {
+        free(path);
+        return errno = ENOMEM, -1;
+    }
+    if (c->kind == FERRY_CONTENT_STREAM) {
+        made = (struct tree_map){ c->ferry_content_u.data.data_val,
+                                  c->ferry_content_u.data.data_len };
+        map = &made;
+    }
+    if ((ret = t->entry(t, path, e, map, &x)) < 0) {
         free(path);
         return -1;
     }
@@ -147,9 +253,10 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
         if (!last)
             ret = broken(r, "a file's chunks announced in the middle of a batch");
         else
-            return stream_from(r, path, e, &x); /* path is kept */
+            return stream_from(r, path, e, &x, c->ferry_content_u.data.data_val,
+                               c->ferry_content_u.data.data_len); /* path is kept */
         break;
-    case FERRY_CONTENT_ERROR:
+    case FERRY_CONTENT_ERROR: /* a directory that could not be listed */
         ret = t->done(t, path, e, c->ferry_content_u.error.err ? c->ferry_content_u.error.err : EIO,
                       c->ferry_content_u.error.msg);
         break;
@@ -169,6 +276,8 @@ static int on_data(void *opaque, const void *buf, size_t len)
     if (r->streaming) {
         if (len > r->left)
             return broken(r, "more bytes than the file holds");
+        if (!holes_are_zeros(r, r->e.st.size - r->left, buf, len))
+            return broken(r, "bytes where it said a hole is");
         r->left -= len;
         if (r->x.data(r->x.opaque, buf, len) < 0)
             return -1;
@@ -235,5 +344,7 @@ int tree_read(struct tree_read *t, const char *top)
     free(r.path);
     free(r.e.name);
     free(r.e.link);
+    free(r.data);
+    free(r.made);
     return ret;
 }

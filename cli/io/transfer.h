@@ -117,4 +117,32 @@ void compressor_free(struct compressor *c);
 const char *compression_for(const char *file); /* from .tar.zst, .tgz... or NULL */
 struct xfer compressor_xfer(struct compressor *c);
 
+/* ---- archive.c: a tar archive (pax, GNU sparse) written by libarchive ---- */
+struct archive;
+struct archive_entry;
+struct tar_writer {
+    struct archive *a;
+    struct archive_entry *entry;
+    struct xfer out;  /* where the archive goes */
+    uint64_t written; /* bytes of archive so far */
+    uint64_t left;    /* of the entry's bytes */
+    bool closed;
+    int err;
+    char msg[256];
+};
+int tar_open(struct tar_writer *w, const struct xfer *out);
+/* The next entry. name: its name in the archive; link: a symlink's
+ * target; hardlink: the name it is another link of (no bytes follow), or
+ * NULL; data: where a regular file's ndata ranges of data lie, the rest
+ * holes (ndata -1: all of it is data). 0, or -1 with w->msg set. */
+int tar_header(struct tar_writer *w, const char *name, const struct ferry_stat *st,
+               const char *link, const char *hardlink, const ferry_range *data, int ndata);
+/* Where the entry's bytes go: exactly the size in its header. */
+struct xfer tar_data_xfer(struct tar_writer *w);
+/* The entry is complete (what did not come is zeros). */
+int tar_end_entry(struct tar_writer *w);
+int tar_close(struct tar_writer *w); /* the archive's end */
+/* Freed; an archive not closed gets no end: it cannot pass for whole. */
+void tar_free(struct tar_writer *w);
+
 #endif

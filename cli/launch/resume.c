@@ -1,6 +1,7 @@
 /* resume.c: the thread that feeds qemu the saved appliance while it starts
  * (docs/appliance.md). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,5 +46,13 @@ const char *launch_resume_end(void)
         return NULL;
     pthread_join(feeder.thread, NULL);
     feeder.running = false;
-    return feeder.ret < 0 && !strstr(feeder.err, "Broken pipe") ? feeder.err : NULL;
+    if (feeder.ret < 0 && strstr(feeder.err, "Broken pipe")) {
+        /* qemu stopped reading: garbage from a damaged state can make it
+         * give up before the damage shows here. Read the rest to know. */
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        feeder.ret = null < 0 ? 0 : appliance_stream_state(null, feeder.err, sizeof feeder.err);
+        if (null >= 0)
+            close(null);
+    }
+    return feeder.ret < 0 ? feeder.err : NULL;
 }
