@@ -19,8 +19,10 @@
  *                than its size), tree-mid (a stream announced mid-batch),
  *                tree-short (a stream cut short), tree-long (longer than
  *                the file), tree-dir (bytes for a directory), tree-extents
- *                (extents on a disk nobody offered); tree-error is honest:
- *                one file unreadable, the next fine */
+ *                (extents on a disk nobody offered), tree-hole (bytes
+ *                where it said a hole is), tree-ranges (data ranges out of
+ *                order); tree-error is honest: one file unreadable, the
+ *                next fine */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -99,6 +101,7 @@ static void tree(const struct wire_frame *f)
     static unsigned char buf[1 << 16];
     unsigned proc = f->hdr.proc, serial = f->hdr.serial;
     ferry_extent x = { 0, 0, 6, false };
+    ferry_range all = { 0, 6 }, disorder[2] = { { 4, 2 }, { 0, 2 } };
     ferry_tree_entry e[2];
     ferry_void v = 0;
     int n = 1;
@@ -118,10 +121,19 @@ static void tree(const struct wire_frame *f)
         e[0].ent.st.size = 10;
     } else if (!strcmp(mode, "tree-mid")) {
         e[0].content.kind = FERRY_CONTENT_STREAM;
+        e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 1, &all };
         n = 2;
     } else if (!strcmp(mode, "tree-short") || !strcmp(mode, "tree-long")) {
         e[0].content.kind = FERRY_CONTENT_STREAM;
         e[0].ent.st.size = mode[5] == 's' ? 100 : 3;
+        all.length = e[0].ent.st.size;
+        e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 1, &all };
+    } else if (!strcmp(mode, "tree-hole")) {
+        e[0].content.kind = FERRY_CONTENT_STREAM; /* all of it a hole, it says */
+        e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 0, NULL };
+    } else if (!strcmp(mode, "tree-ranges")) {
+        e[0].content.kind = FERRY_CONTENT_STREAM;
+        e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 2, disorder };
     } else if (!strcmp(mode, "tree-dir")) {
         e[0].ent.st.mode = S_IFDIR | 0755;
     } else if (!strcmp(mode, "tree-extents")) {

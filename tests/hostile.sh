@@ -105,11 +105,19 @@ for lie in "inline:the appliance's tree is malformed: inline bytes of another si
            "short:/f: the appliance ended the file early" \
            "long:the appliance's tree is malformed: more bytes than the file holds" \
            "dir:the appliance's tree is malformed: bytes for what is not a file" \
-           "extents:/f: the appliance placed the file's bytes outside its image"; do
+           "extents:/f: the appliance placed the file's bytes outside its image" \
+           "hole:the appliance's tree is malformed: bytes where it said a hole is" \
+           "ranges:the appliance's tree is malformed: a file's data ranges out of order or outside it"; do
     out=$(h "tree-${lie%%:*}" timeline --hash md5 / 2>"$tmp/err"); status=$?
     expect "tree_${lie%%:*}_refused" "1 $root_line ferry: timeline: ${lie#*:}" \
         "$status $out $(cat "$tmp/err")"
 done
+# the same lie to tar-out: nothing of the file is archived as data, and
+# the archive gets no end
+h tree-hole tar-out / - >"$tmp/lie.tar" 2>"$tmp/err"; status=$?
+expect tree_hole_refused_by_tar_out \
+    "1 ferry: tar-out: the appliance's tree is malformed: bytes where it said a hole is|no end" \
+    "$status $(cat "$tmp/err")|$(tar -tf "$tmp/lie.tar" >/dev/null 2>&1 && echo an end || echo no end)" 
 # an honest error on one file: said, and the walk goes on to the next
 out=$(h tree-error timeline --hash md5 / 2>"$tmp/err"); status=$?
 expect tree_unreadable_file_said_and_walk_goes_on \
