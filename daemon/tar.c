@@ -1,4 +1,5 @@
-/* tar.c: tar archives of a directory, made and unpacked by GNU tar.
+/* tar.c: tar archives unpacked into a directory by GNU tar (tar-in; the
+ * host writes tar-out's archives itself from read_tree).
  *
  * tar runs confined (run.c): chrooted into the served root, started in the
  * directory. Extracting, it follows symlinks that already exist in the
@@ -9,32 +10,6 @@
 #include <unistd.h>
 
 #include "daemon.h"
-
-int do_tar_out(struct call *c, ferry_tar_args *a, ferry_void *r)
-{
-    (void) r;
-    char *argv[] = { (char *) d.tar, "--numeric-owner", "--sparse", "-cf", "-", ".", NULL };
-    struct helper h;
-    int p[2], ret;
-    uint64_t n;
-    CLEANUP_CLOSE int dir = open_in_root(c, a->path, O_PATH | O_DIRECTORY, 0);
-
-    if (dir < 0)
-        return -1;
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return call_fail_errno(c, errno, "pipe");
-    ret = helper_start(c, &h, argv, &(struct helper_io){ -1, p[1], dir, true });
-    close(p[1]);
-    if (ret == 0) {
-        ret = send_fd(c, p[0], &(struct send_opts){ 0 }, &n);
-        if (ret < 0)
-            helper_kill(&h);
-        else if (helper_finish(c, &h, "tar") < 0)
-            ret = call_prefix(c, a->path);
-    }
-    close(p[0]);
-    return ret;
-}
 
 int do_tar_in(struct call *c, ferry_tar_args *a, ferry_void *r)
 {

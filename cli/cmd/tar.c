@@ -87,7 +87,7 @@ struct tar_out {
     struct compressor *z;
     struct progress_bar bar;
     bool in_entry; /* a header went out, its entry is not complete */
-    int errors;
+    bool failed;   /* a file could not be read: said, and the archive cut */
 };
 
 /* The archive's bytes, on their way to the compressor. */
@@ -134,10 +134,11 @@ static int archive_done(struct tree_read *tr, const char *path, const ferry_dire
 
     (void) e;
     if (err) {
-        /* the archive goes on without it (a file that could not be opened)
-         * or with zeros where it could not be read, as GNU tar does */
+        /* no archive without it, nor with zeros in its place (GNU tar
+         * would pad and go on): the archive ends here, without its end */
         report("tar-out: %s: %s", path, msg);
-        t->errors++;
+        t->failed = true;
+        return errno = err, -1;
     }
     if (!t->in_entry)
         return 0;
@@ -192,8 +193,10 @@ int cmd_tar_out(struct session *s, struct args *a)
     progress_begin(&t.bar);
     int r = archive_tree(&t, a->argv[0]);
     progress_end(&t.bar);
-    int status = t.errors ? EXIT_FAILED : EXIT_OK;
-    if (r < 0 && t.w.err && !s->cl.broken) {
+    int status = EXIT_OK;
+    if (r < 0 && t.failed && !s->cl.broken) {
+        status = EXIT_FAILED; /* said */
+    } else if (r < 0 && t.w.err && !s->cl.broken) {
         /* ours: the output (a reader gone: no message), or the format */
         status = t.w.err == EPIPE ? EXIT_PIPE : EXIT_FAILED;
         if (t.w.err != EPIPE)
@@ -212,9 +215,7 @@ int cmd_tar_out(struct session *s, struct args *a)
     tar_free(&t.w);
     links_free(&t.links);
     compressor_free(&z);
-    /* an archive with a file left out or zeros in one is kept, as GNU
-     * tar keeps it (the messages said which); one cut short is not */
-    if (tmp && finish_aside(out, tmp, fd, r == 0 && status != EXIT_PIPE) < 0)
+    if (tmp && finish_aside(out, tmp, fd, status == EXIT_OK) < 0)
         status = EXIT_FAILED;
     return status;
 }

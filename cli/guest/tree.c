@@ -28,6 +28,7 @@ struct reading {
     struct xfer x;
     uint64_t left;
     bool bad;
+    uint64_t bad_at; /* the first byte that could not be read */
     /* its data ranges (the rest holes), checked against what comes */
     ferry_range *data;
     u_int ndata, next;
@@ -73,7 +74,7 @@ static int finish(struct reading *r)
     int ret;
 
     if (err)
-        snprintf(msg, sizeof msg, "part of it could not be read");
+        snprintf(msg, sizeof msg, "I/O error at offset %llu", (unsigned long long) r->bad_at);
     ret = r->t->done(r->t, r->path, &r->e, err, msg);
     free(r->path);
     free(r->e.name);
@@ -296,6 +297,8 @@ static int zeros(struct reading *r, uint64_t len, bool bad)
 {
     if (!r->streaming || len > r->left)
         return broken(r, "zeros outside a file");
+    if (bad && !r->bad)
+        r->bad_at = r->e.st.size - r->left;
     r->left -= len;
     r->bad = r->bad || bad;
     if (r->x.hole(r->x.opaque, len) < 0)
