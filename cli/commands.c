@@ -158,7 +158,11 @@ const struct command commands[] = {
     { "tar-out", cmd_tar_out, 0, 1, 2, "REMOTEDIR [FILE|-]", "write a tar archive of a directory",
       OPTS({ 0, "compress", "C", compressions,
              "compress on the host (default: from FILE's ending, e.g. .tar.zst)", NULL }),
-      NULL },
+      "  The archive is POSIX pax, written on the host: owners as numbers, times to the\n"
+      "  nanosecond, hard links kept, sparse files stored sparse (GNU's sparse format,\n"
+      "  which GNU tar and bsdtar restore as holes). Sockets are left out. A file that\n"
+      "  cannot be read ends the archive with an error: no file is written, and a\n"
+      "  pipe's reader gets an archive without its end.\n" },
     { "tar-in", cmd_tar_in, CMD_WRITES, 2, 2, "FILE|- REMOTEDIR",
       "extract a tar archive into a directory", NOOPTS, NULL },
     { "inspect", cmd_inspect, CMD_NO_MOUNT | CMD_OWN_MOUNTS, 0, 0, "",
