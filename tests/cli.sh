@@ -37,6 +37,13 @@ f download /blob "$tmp/blob.out"
 cmp -s "$root/blob" "$tmp/blob.out" && pass download_is_identical || fail download_is_identical differ
 (cd "$tmp" && f download /blob) && cmp -s "$root/blob" "$tmp/blob" &&
     pass download_defaults_to_basename || fail download_defaults_to_basename "no $tmp/blob"
+# appended to a file (>>): the writes go to its end, so a hole cannot be
+# skipped there; it must come as zeros, and nothing is cut off after
+printf 'head' > "$tmp/appended"
+f cat /sparse >> "$tmp/appended"
+expect cat_appends_a_sparse_file "0 314572808 head tail" \
+    "$? $(stat -c %s "$tmp/appended") $(head -c 4 "$tmp/appended") $(tail -c 4 "$tmp/appended")"
+rm -f "$tmp/appended"
 mkdir "$tmp/into"
 f download /etc/passwd "$tmp/into" && [ -f "$tmp/into/passwd" ] &&
     pass download_into_directory || fail download_into_directory "no $tmp/into/passwd"

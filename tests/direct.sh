@@ -457,6 +457,18 @@ same ext4_blocks_past_end direct "$img" /beyond.bin
 same ext4_unwritten direct "$img" /unwritten.bin
 sums ext4 6 "$img" /plain.bin /sparse.bin /tailhole.bin /odd.bin /beyond.bin /unwritten.bin
 get ext4_sparse "$img" /sparse.bin
+# the bytes go by the kernel where they can (copy_file_range into a file,
+# splice into a pipe) and through ferry where not (a file open for appending)
+"$FERRY" cat "$img" /plain.bin | cat > "$work/piped"
+expect direct_into_a_pipe "0 $(sha "$W/ext4/plain.bin")" "${PIPESTATUS[0]} $(sha "$work/piped")"
+printf 'head' > "$work/appended"
+"$FERRY" cat "$img" /plain.bin >> "$work/appended"
+expect direct_appended_to_a_file "0 $( (printf head; cat "$W/ext4/plain.bin") | sha256sum | cut -c1-64)" \
+    "$? $(sha "$work/appended")"
+"$FERRY" cat "$img" /plain.bin | head -c 100 > "$work/head"
+expect direct_reader_gone_is_141 "141 $(head -c 100 "$W/ext4/plain.bin" | sha256sum | cut -c1-64)" \
+    "${PIPESTATUS[0]} $(sha "$work/head")"
+rm -f "$work/piped" "$work/appended" "$work/head"
 get ext4_unwritten "$img" /unwritten.bin
 tree ext4 direct "$img"
 archive ext4 "$img"

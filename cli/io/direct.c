@@ -106,25 +106,31 @@ static int zeros(const struct xfer *x, uint64_t len)
     return len ? x->hole(x->opaque, len) : 0;
 }
 
-/* len bytes of the image at `at`, into the transfer. */
+/* len bytes of the image at `at`, into the transfer: copied by the kernel
+ * where the other end takes them so, else read here and handed over. */
 static int copy(struct session *s, const struct xfer *x, int fd, uint64_t at, uint64_t len,
                 uint64_t *pos, uint64_t size)
 {
     static unsigned char *buf;
+    bool kernel = x->copy != NULL;
 
-    if (!buf && !(buf = malloc(PIECE)))
-        return -1;
     while (len) {
         size_t want = len < PIECE ? len : PIECE;
-        ssize_t n = pread(fd, buf, want, at);
-        if (n < 0 && errno == EINTR && !ferry_interrupted)
-            continue;
+        ssize_t n = kernel ? x->copy(x->opaque, fd, at, want) : -2;
+        if (n == -2) {
+            kernel = false;
+            if (!buf && !(buf = malloc(PIECE)))
+                return -1;
+            n = pread(fd, buf, want, at);
+            if (n < 0 && errno == EINTR && !ferry_interrupted)
+                continue;
+            if (n > 0 && !ferry_interrupted && x->data(x->opaque, buf, n) < 0)
+                return -1;
+        }
         if (ferry_interrupted)
             return errno = EINTR, -1;
         if (n <= 0)
             return errno = n < 0 ? errno : EIO, -1; /* the image is shorter than it was */
-        if (x->data(x->opaque, buf, n) < 0)
-            return -1;
         at += n, len -= n, *pos += n;
         if (s->cl.progress)
             s->cl.progress(s->cl.progress_opaque, *pos, size);

@@ -1,6 +1,7 @@
 /* sink.c: where a download's bytes go: a file descriptor (holes kept,
  * unreadable ranges listed), or a buffer in memory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,32 @@ static int sink_hole(void *opaque, uint64_t len)
     return 0;
 }
 
+/* A file's bytes from the image straight into ours (copy_file_range) or
+ * into a pipe (splice): one copy in the kernel instead of two and a pass
+ * through user memory. Anything that cannot (a terminal, a socket, the
+ * same file) says so once and gets the bytes as data from then on. */
+static ssize_t sink_copy(void *opaque, int fd, uint64_t at, size_t len)
+{
+    struct sink *k = opaque;
+    loff_t off = at;
+    ssize_t n;
+
+    if (k->no_copy || interrupted() < 0)
+        return k->no_copy ? -2 : -1;
+    do
+        n = k->seekable ? copy_file_range(fd, &off, k->fd, NULL, len, 0)
+                        : splice(fd, &off, k->fd, NULL, len, SPLICE_F_MORE);
+    while (n < 0 && errno == EINTR && !ferry_interrupted);
+    if (n < 0 && (errno == EINVAL || errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
+                  errno == EBADF)) {
+        k->no_copy = true;
+        return -2;
+    }
+    if (n > 0)
+        k->pos += n;
+    return n;
+}
+
 static int sink_bad(void *opaque, uint64_t len)
 {
     struct sink *k = opaque;
@@ -83,14 +110,22 @@ void sink_init(struct sink *k, int fd)
 
     memset(k, 0, sizeof *k);
     k->fd = fd;
-    k->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0;
+    /* a file open for appending writes at its end whatever the offset: a
+     * hole skipped there would move the bytes after it (so: zeros) */
+    int fl = fcntl(fd, F_GETFL);
+    k->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fl >= 0 && !(fl & O_APPEND) &&
+                  lseek(fd, 0, SEEK_CUR) >= 0;
     k->start = k->seekable ? lseek(fd, 0, SEEK_CUR) : 0;
 }
 
 struct xfer sink_xfer(struct sink *k, bool zeros_for_bad)
 {
     return (struct xfer){
-        .data = sink_data, .hole = sink_hole, .bad = zeros_for_bad ? sink_bad : NULL, .opaque = k
+        .data = sink_data,
+        .hole = sink_hole,
+        .bad = zeros_for_bad ? sink_bad : NULL,
+        .copy = sink_copy,
+        .opaque = k,
     };
 }
 

@@ -32,6 +32,7 @@ struct sink {
     off_t start;
     uint64_t pos;
     struct bad_ranges bad;
+    bool no_copy; /* the kernel cannot copy into fd (sink_copy) */
 };
 void sink_init(struct sink *k, int fd);
 struct xfer sink_xfer(struct sink *k, bool zeros_for_bad);

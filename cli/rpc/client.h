@@ -17,6 +17,12 @@ struct xfer {
     /* download: len bytes the daemon could not read (asked for with
      * unreadable_as_zeros): zeros stand in for them. NULL: not asked. */
     int (*bad)(void *opaque, uint64_t len);
+    /* download read on the host (direct.c): up to len bytes of fd at `at`,
+     * copied by the kernel with no pass through ferry's memory. Returns the
+     * bytes copied, 0 at fd's end, -1 with errno, or -2 when this end
+     * cannot take them so (the caller reads them and calls data). NULL:
+     * never. */
+    ssize_t (*copy)(void *opaque, int fd, uint64_t at, size_t len);
     /* upload: fill buf (len bytes at most); return bytes, 0 at the end, or
      * -1 with errno. May instead set *hole to skip over zeros (return 0). */
     ssize_t (*read)(void *opaque, void *buf, size_t len, uint64_t *hole);
