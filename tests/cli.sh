@@ -37,6 +37,24 @@ f download /blob "$tmp/blob.out"
 cmp -s "$root/blob" "$tmp/blob.out" && pass download_is_identical || fail download_is_identical differ
 (cd "$tmp" && f download /blob) && cmp -s "$root/blob" "$tmp/blob" &&
     pass download_defaults_to_basename || fail download_defaults_to_basename "no $tmp/blob"
+# a device or a fifo given as the local file is written as it is, never
+# replaced by a regular file (a private null device stands in for /dev/null)
+mkfifo "$tmp/fifo"
+timeout 60 cat "$tmp/fifo" > "$tmp/from-fifo" &
+reader=$!
+f download /blob "$tmp/fifo"; status=$?
+[ -p "$tmp/fifo" ] || kill "$reader" 2>/dev/null # replaced: nobody will write to it
+wait "$reader"
+expect download_into_a_fifo "0 fifo same" \
+    "$status $(stat -c %F "$tmp/fifo") $(cmp -s "$root/blob" "$tmp/from-fifo" && echo same)"
+if [ "$(id -u)" = 0 ]; then
+    mknod "$tmp/null" c 1 3
+    f download /blob "$tmp/null"; s1=$?
+    f tar-out /etc "$tmp/null"; s2=$?
+    expect download_and_tar_out_into_a_device "0 0 character special file" \
+        "$s1 $s2 $(stat -c %F "$tmp/null")"
+fi
+rm -f "$tmp/fifo" "$tmp/from-fifo" "$tmp/null"
 # appended to a file (>>): the writes go to its end, so a hole cannot be
 # skipped there; it must come as zeros, and nothing is cut off after
 printf 'head' > "$tmp/appended"

@@ -47,7 +47,9 @@ int cmd_help(struct session *s, struct args *a);
  * the error reported, or -2 when fd's reader went away (EPIPE: no message). */
 int fetch(struct session *s, const char *remote, int fd, bool bar, bool zeros_for_bad);
 /* Open a new file beside `path`, to be renamed over it when complete; it
- * is removed if ferry is interrupted. -1 reported. */
+ * is removed if ferry is interrupted. A path that is there and is neither a
+ * regular file nor a directory (/dev/null, a fifo) is opened as it is
+ * (*tmp NULL). -1 reported. */
 int open_aside(const char *path, char **tmp);
 /* Done with the file open_aside made: keep it (rename over path), or not. */
 int finish_aside(const char *path, char *tmp, int fd, bool keep);

@@ -107,8 +107,16 @@ int cmd_cat(struct session *s, struct args *a)
 int open_aside(const char *path, char **tmp)
 {
     size_t n = strlen(path) + 32;
+    struct stat st;
     int fd;
 
+    *tmp = NULL;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* /dev/null, a fifo, a terminal: written as it is, never replaced */
+        if ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+            report("%s: %s", path, strerror(errno));
+        return fd;
+    }
     if (!(*tmp = malloc(n)))
         return report("out of memory"), -1;
     snprintf(*tmp, n, "%s.ferry-partial-XXXXXX", path);
@@ -134,6 +142,13 @@ int finish_aside(const char *path, char *tmp, int fd, bool keep)
 {
     int r = 0;
 
+    if (!tmp) { /* not a regular file: nothing to rename or remove */
+        if (close(fd) < 0 && keep) {
+            report("%s: %s", path, strerror(errno));
+            r = -1;
+        }
+        return r;
+    }
     if (keep &&
         (fchmod(fd, 0644 & ~current_umask()) < 0 || close(fd) < 0 || rename(tmp, path) < 0)) {
         report("%s: %s", path, strerror(errno));

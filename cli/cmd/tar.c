@@ -186,7 +186,7 @@ int cmd_tar_out(struct session *s, struct args *a)
         return EXIT_FAILED;
     if (compressor_init(&z, kind, fd) < 0) {
         report("tar-out: %s: cannot start the compressor", kind);
-        if (tmp)
+        if (strcmp(out, "-"))
             finish_aside(out, tmp, fd, false);
         return EXIT_FAILED;
     }
@@ -215,7 +215,7 @@ int cmd_tar_out(struct session *s, struct args *a)
     tar_free(&t.w);
     links_free(&t.links);
     compressor_free(&z);
-    if (tmp && finish_aside(out, tmp, fd, status == EXIT_OK) < 0)
+    if (strcmp(out, "-") && finish_aside(out, tmp, fd, status == EXIT_OK) < 0)
         status = EXIT_FAILED;
     return status;
 }
