@@ -344,11 +344,11 @@ def main():
                             "/data/big.bin", out], before=no_out)
     tree = make_tree_image()
     if tree:
-        row("Debian minbase tree: timeline --hash sha256 / checksums-out",
+        row("minbase tree: timeline --hash/checksums",
             [FERRY, "timeline", "--hash", "sha256", tree],
             ["guestfish", "--ro", "-a", tree, "-m", "/dev/sda", "checksums-out", "sha256", "/",
              "/dev/null"])
-        row("Debian minbase tree: tar-out / -", [FERRY, "tar-out", tree, "/", "-"],
+        row("minbase tree: tar-out / -", [FERRY, "tar-out", tree, "/", "-"],
             ["guestfish", "--ro", "-a", tree, "-m", "/dev/sda", "tar-out", "/", "/dev/null"])
 
     def rate(total, base):
@@ -371,6 +371,8 @@ def main():
                                ("download, qcow2", f_qdown, g_qdown, f_cat, g_cat)):
         gr = f"{rate(g[0], gb[0]):10.0f}" if have_gf else f"{'-':>10}"
         print(f"{name + ' transfer rate, MB/s':38} {rate(f[0], fb[0]):10.0f} {gr}")
+    peak_f = max(r[1][1] for r in rows)
+    peak_g = max(r[2][1] for r in rows) if have_gf else 0
     print(f"{'peak memory of the host process, MiB':38} {peak_f / 1024:10.1f} "
           f"{peak_g / 1024 if have_gf else 0:10.1f}")
     print(f"{'size of build/ferry, MB':38} {os.path.getsize(FERRY) / 1e6:10.1f}")
