@@ -21,8 +21,9 @@
  *                the file), tree-dir (bytes for a directory), tree-extents
  *                (extents on a disk nobody offered), tree-hole (bytes
  *                where it said a hole is), tree-ranges (data ranges out of
- *                order); tree-error is honest: one file unreadable, the
- *                next fine */
+ *                order), tree-name (a name with ".."), tree-none (a file
+ *                sent without its bytes); tree-error is honest: one file
+ *                unreadable, the next fine */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -128,6 +129,10 @@ static void tree(const struct wire_frame *f)
         e[0].ent.st.size = mode[5] == 's' ? 100 : 3;
         all.length = e[0].ent.st.size;
         e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 1, &all };
+    } else if (!strcmp(mode, "tree-name")) {
+        e[0].ent.name = "../escape";
+    } else if (!strcmp(mode, "tree-none")) {
+        e[0].content.kind = FERRY_CONTENT_NONE;
     } else if (!strcmp(mode, "tree-hole")) {
         e[0].content.kind = FERRY_CONTENT_STREAM; /* all of it a hole, it says */
         e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 0, NULL };

@@ -107,7 +107,9 @@ for lie in "inline:the appliance's tree is malformed: inline bytes of another si
            "dir:the appliance's tree is malformed: bytes for what is not a file" \
            "extents:/f: the appliance placed the file's bytes outside its image" \
            "hole:the appliance's tree is malformed: bytes where it said a hole is" \
-           "ranges:the appliance's tree is malformed: a file's data ranges out of order or outside it"; do
+           "ranges:the appliance's tree is malformed: a file's data ranges out of order or outside it" \
+           "name:the appliance's tree is malformed: a name that leaves the tree" \
+           "none:the appliance's tree is malformed: a file without its bytes"; do
     out=$(h "tree-${lie%%:*}" timeline --hash md5 / 2>"$tmp/err"); status=$?
     expect "tree_${lie%%:*}_refused" "1 $root_line ferry: timeline: ${lie#*:}" \
         "$status $out $(cat "$tmp/err")"
@@ -118,6 +120,11 @@ h tree-hole tar-out / - >"$tmp/lie.tar" 2>"$tmp/err"; status=$?
 expect tree_hole_refused_by_tar_out \
     "1 ferry: tar-out: the appliance's tree is malformed: bytes where it said a hole is|no end" \
     "$status $(cat "$tmp/err")|$(tar -tf "$tmp/lie.tar" >/dev/null 2>&1 && echo an end || echo no end)" 
+# an archive cut between two entries must not pass for a whole one
+h tree-error tar-out / - >"$tmp/cut.tar" 2>"$tmp/err"; status=$?
+expect tree_error_cuts_the_archive_visibly \
+    "1 ferry: tar-out: /f: Permission denied|tar fails" \
+    "$status $(cat "$tmp/err")|$(tar -tf "$tmp/cut.tar" >/dev/null 2>&1 && echo tar takes it || echo tar fails)"
 # an honest error on one file: said, and the walk goes on to the next
 out=$(h tree-error timeline --hash md5 / 2>"$tmp/err"); status=$?
 expect tree_unreadable_file_said_and_walk_goes_on \

@@ -112,10 +112,13 @@ int open_aside(const char *path, char **tmp)
 
     *tmp = NULL;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        /* /dev/null, a fifo, a terminal: written as it is, never replaced */
+        /* /dev/null, a fifo, a terminal: written as it is, never replaced
+         * (unless it became a regular file meanwhile) */
         if ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0)
             report("%s: %s", path, strerror(errno));
-        return fd;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+            return fd;
+        close(fd);
     }
     if (!(*tmp = malloc(n)))
         return report("out of memory"), -1;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -19,8 +21,11 @@
 
 /* Files with more than one link, by (device, inode): the first name each
  * was archived under; later ones become links to it, as GNU tar makes
- * them. Past MAX_LINKED such files, the rest go as copies. */
+ * them. The numbers come from the guest: the table's hash is keyed with a
+ * random seed (no chosen collisions), and past MAX_LINKED files or
+ * MAX_LINK_BYTES of names the rest go as copies. */
 #define MAX_LINKED (1u << 20)
+#define MAX_LINK_BYTES (64u << 20)
 struct linked {
     uint64_t dev, ino;
     char *name;
@@ -28,12 +33,17 @@ struct linked {
 struct links {
     struct linked *v;
     size_t n, cap; /* cap: a power of two, or 0 */
+    size_t bytes;
+    uint64_t seed;
 };
 
 static size_t slot(const struct links *l, uint64_t dev, uint64_t ino)
 {
-    size_t i = (size_t) ((ino * 0x9e3779b97f4a7c15ull) ^ dev) & (l->cap - 1);
+    uint64_t h = (ino ^ l->seed) * 0x9e3779b97f4a7c15ull;
 
+    h ^= (dev + l->seed) * 0xc2b2ae3d27d4eb4full;
+    h ^= h >> 29;
+    size_t i = (size_t) h & (l->cap - 1);
     while (l->v[i].name && (l->v[i].dev != dev || l->v[i].ino != ino))
         i = (i + 1) & (l->cap - 1);
     return i;
@@ -42,10 +52,12 @@ static size_t slot(const struct links *l, uint64_t dev, uint64_t ino)
 static bool grow(struct links *l)
 {
     size_t cap = l->cap ? 2 * l->cap : 1024;
-    struct links g = { calloc(cap, sizeof *g.v), l->n, cap };
+    struct links g = { calloc(cap, sizeof *g.v), l->n, cap, l->bytes, l->seed };
 
     if (!g.v)
         return false;
+    if (!l->cap && getrandom(&g.seed, sizeof g.seed, GRND_NONBLOCK) != sizeof g.seed)
+        g.seed = (uint64_t) (uintptr_t) &g ^ (uint64_t) time(NULL) * 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < l->cap; i++)
         if (l->v[i].name)
             g.v[slot(&g, l->v[i].dev, l->v[i].ino)] = l->v[i];
@@ -62,13 +74,15 @@ static const char *linked_to(struct links *l, const struct ferry_stat *st, const
     struct linked *k = &l->v[slot(l, st->dev, st->ino)];
     if (k->name)
         return k->name;
-    if (l->n >= MAX_LINKED || (2 * (l->n + 1) > l->cap && !grow(l)))
+    if (l->n >= MAX_LINKED || l->bytes + strlen(name) + 1 > MAX_LINK_BYTES ||
+        (2 * (l->n + 1) > l->cap && !grow(l)))
         return NULL;
     k = &l->v[slot(l, st->dev, st->ino)];
     if ((k->name = strdup(name))) {
         k->dev = st->dev;
         k->ino = st->ino;
         l->n++;
+        l->bytes += strlen(name) + 1;
     }
     return NULL;
 }
@@ -88,6 +102,7 @@ struct tar_out {
     struct progress_bar bar;
     bool in_entry; /* a header went out, its entry is not complete */
     bool failed;   /* a file could not be read: said, and the archive cut */
+    bool out_failed; /* the output itself (a reader gone, a full disk) */
 };
 
 /* The archive's bytes, on their way to the compressor. */
@@ -95,8 +110,10 @@ static int archive_out(void *opaque, const void *buf, size_t len)
 {
     struct tar_out *t = opaque;
 
-    if (compressor_write(t->z, buf, len) < 0)
+    if (compressor_write(t->z, buf, len) < 0) {
+        t->out_failed = true;
         return -1;
+    }
     progress_hook(&t->bar, t->w.written + len, 0);
     return 0;
 }
@@ -212,6 +229,9 @@ int cmd_tar_out(struct session *s, struct args *a)
         report("tar-out: %s: %s", out, strerror(errno));
         status = EXIT_FAILED;
     }
+    /* cut short on its way to a reader: make sure it cannot pass for whole */
+    if (r < 0 && !tmp && t.w.a && !t.out_failed && tar_poison(&t.w) == 0)
+        compressor_finish(&z);
     tar_free(&t.w);
     links_free(&t.links);
     compressor_free(&z);

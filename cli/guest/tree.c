@@ -9,6 +9,7 @@
  * stream where none was announced, or one cut short is a broken protocol,
  * never a file. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -175,6 +176,26 @@ static int stream_from(struct reading *r, char *path, const ferry_dirent *e, con
     return r->left ? 0 : finish(r);
 }
 
+/* A path below the top as a walk makes them: names joined by single
+ * slashes, none empty, "." or "..". Anything else would name a place
+ * outside the tree (in an archive, say). */
+static bool name_sound(const char *name)
+{
+    const char *p = name;
+
+    if (!*name)
+        return false;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t) (slash - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (!slash)
+            return true;
+        p = slash + 1;
+    }
+}
+
 static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
 {
     struct tree_read *t = r->t;
@@ -189,11 +210,20 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
 
     if (!path)
         return errno = ENOMEM, -1;
+    if (!name_sound(e->name)) {
+        free(path);
+        return broken(r, "a name that leaves the tree");
+    }
     if ((c->kind == FERRY_CONTENT_INLINE || c->kind == FERRY_CONTENT_EXTENTS ||
          c->kind == FERRY_CONTENT_STREAM) &&
         (!file || !t->contents)) {
         free(path);
         return broken(r, "bytes for what is not a file");
+    }
+    if (file && t->contents && (c->kind == FERRY_CONTENT_NONE || e->st.size > INT64_MAX)) {
+        /* every file's bytes were asked for, and no file is that large */
+        free(path);
+        return broken(r, "a file without its bytes");
     }
     if (c->kind == FERRY_CONTENT_STREAM &&
         !ranges_sound(c->ferry_content_u.data.data_val, c->ferry_content_u.data.data_len,

@@ -58,9 +58,10 @@ int tar_open(struct tar_writer *w, const struct xfer *to)
     w->out = *to;
     if (!(w->a = archive_write_new()) || !(w->entry = archive_entry_new()))
         return errno = ENOMEM, -1;
-    /* one write per block of output: the compressor buffers anyway */
+    /* unblocked: each piece goes out as it is made (the compressor buffers
+     * anyway), so what a reader has is all that was made */
     if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
         archive_write_open(w->a, w, NULL, out, NULL) != ARCHIVE_OK)
         return failed(w);
     return 0;
@@ -142,11 +143,24 @@ struct xfer tar_data_xfer(struct tar_writer *w)
 
 int tar_end_entry(struct tar_writer *w)
 {
-    /* a file that came short is padded (its header said its size): the
-     * caller has said so already */
-    if (w->left && hole(w, w->left) < 0)
-        return -1;
+    if (w->left) {
+        /* fewer bytes than its header said: never padded into a file */
+        snprintf(w->msg, sizeof w->msg, "%llu bytes of an entry never came",
+                 (unsigned long long) w->left);
+        return errno = w->err = EBADMSG, -1;
+    }
     return archive_write_finish_entry(w->a) == ARCHIVE_OK ? 0 : failed(w);
+}
+
+int tar_poison(struct tar_writer *w)
+{
+    char block[512];
+
+    /* not a header (its checksum field is text): tar -x stops there and
+     * fails, where an archive cut between entries would pass for whole */
+    memset(block, '!', sizeof block);
+    memcpy(block, "ferry: this archive is incomplete\n", 34);
+    return w->out.data(w->out.opaque, block, sizeof block);
 }
 
 int tar_close(struct tar_writer *w)

@@ -67,8 +67,9 @@ static ssize_t sink_copy(void *opaque, int fd, uint64_t at, size_t len)
         n = k->seekable ? copy_file_range(fd, &off, k->fd, NULL, len, 0)
                         : splice(fd, &off, k->fd, NULL, len, SPLICE_F_MORE);
     while (n < 0 && errno == EINTR && !ferry_interrupted);
+    /* EAGAIN: a non-blocking pipe, which write_all waits for */
     if (n < 0 && (errno == EINVAL || errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
-                  errno == EBADF)) {
+                  errno == EBADF || errno == EAGAIN)) {
         k->no_copy = true;
         return -2;
     }

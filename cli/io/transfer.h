@@ -140,8 +140,11 @@ int tar_header(struct tar_writer *w, const char *name, const struct ferry_stat *
                const char *link, const char *hardlink, const ferry_range *data, int ndata);
 /* Where the entry's bytes go: exactly the size in its header. */
 struct xfer tar_data_xfer(struct tar_writer *w);
-/* The entry is complete (what did not come is zeros). */
+/* The entry is complete: all the bytes its header said came, or -1. */
 int tar_end_entry(struct tar_writer *w);
+/* An archive cut short, whose reader must not take it for whole: a block
+ * no tar reads as a header, straight to the output. */
+int tar_poison(struct tar_writer *w);
 int tar_close(struct tar_writer *w); /* the archive's end */
 /* Freed; an archive not closed gets no end: it cannot pass for whole. */
 void tar_free(struct tar_writer *w);
