@@ -83,7 +83,7 @@ struct walker {
     unsigned max_extents; /* that fit in a batch with room to spare */
     unsigned max_ranges;
     unsigned char *inline_buf;
-    ferry_range *ranges; /* FERRY_MAX_RANGES */
+    ferry_range *ranges;    /* FERRY_MAX_RANGES */
     struct placement place; /* of the filesystem last read */
 };
 
@@ -318,8 +318,8 @@ int do_read_tree(struct call *c, ferry_read_tree_args *a, ferry_void *r)
         /* an entry must fit a batch whole: names, a link and the bytes */
         .inline_max = a->inline_max < d.chunk_size / 4 ? a->inline_max : d.chunk_size / 4,
         .max_extents = d.chunk_size / 2 / 28,
-        .max_ranges = d.chunk_size / 4 / 16 < FERRY_MAX_RANGES ? d.chunk_size / 4 / 16
-                                                              : FERRY_MAX_RANGES,
+        .max_ranges =
+            d.chunk_size / 4 / 16 < FERRY_MAX_RANGES ? d.chunk_size / 4 / 16 : FERRY_MAX_RANGES,
     };
 
     if (w.inline_max > sizeof buf)

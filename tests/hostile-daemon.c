@@ -138,7 +138,8 @@ static void tree(const struct wire_frame *f)
         e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 0, NULL };
     } else if (!strcmp(mode, "tree-ranges")) {
         e[0].content.kind = FERRY_CONTENT_STREAM;
-        e[0].content.ferry_content_u.data = (typeof(e[0].content.ferry_content_u.data)){ 2, disorder };
+        e[0].content.ferry_content_u.data =
+            (typeof(e[0].content.ferry_content_u.data)){ 2, disorder };
     } else if (!strcmp(mode, "tree-dir")) {
         e[0].ent.st.mode = S_IFDIR | 0755;
     } else if (!strcmp(mode, "tree-extents")) {

@@ -100,8 +100,8 @@ struct tar_out {
     struct links links;
     struct compressor *z;
     struct progress_bar bar;
-    bool in_entry; /* a header went out, its entry is not complete */
-    bool failed;   /* a file could not be read: said, and the archive cut */
+    bool in_entry;   /* a header went out, its entry is not complete */
+    bool failed;     /* a file could not be read: said, and the archive cut */
     bool out_failed; /* the output itself (a reader gone, a full disk) */
 };
 

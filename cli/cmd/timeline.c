@@ -27,7 +27,7 @@ struct timeline {
     int nfs;
     uint64_t dev[MAX_MOUNTS];
     char *top[MAX_MOUNTS];
-    const char *at; /* the one whose deleted entries are being written */
+    const char *at;       /* the one whose deleted entries are being written */
     struct digest digest; /* of the file being read */
 };
 

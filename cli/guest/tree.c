@@ -244,8 +244,8 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
         return errno = ENOMEM, -1;
     }
     if (c->kind == FERRY_CONTENT_STREAM) {
-        made = (struct tree_map){ c->ferry_content_u.data.data_val,
-                                  c->ferry_content_u.data.data_len };
+        made =
+            (struct tree_map){ c->ferry_content_u.data.data_val, c->ferry_content_u.data.data_len };
         map = &made;
     }
     if ((ret = t->entry(t, path, e, map, &x)) < 0) {

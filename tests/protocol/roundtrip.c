@@ -330,8 +330,8 @@ TEST(roundtrip_tar_in)
 /* What a read_tree stream held, entry by entry: "name kind size sum;" */
 struct tree_seen {
     char text[4096];
-    int stream_left;      /* bytes of the file being streamed */
-    unsigned long sum;    /* of its bytes, holes as zeros */
+    int stream_left;   /* bytes of the file being streamed */
+    unsigned long sum; /* of its bytes, holes as zeros */
     char name[256];
     int batches, fail_at; /* fail_at: cancel on this batch */
 };
