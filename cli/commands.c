@@ -162,7 +162,7 @@ const struct command commands[] = {
       "  nanosecond, hard links kept, sparse files stored sparse (GNU's sparse format,\n"
       "  which GNU tar and bsdtar restore as holes). Sockets are left out. A file that\n"
       "  cannot be read ends the archive with an error: no file is written, and a\n"
-      "  pipe's reader gets an archive without its end.\n" },
+      "  pipe's reader gets an archive that ends in a block no tar reads.\n" },
     { "tar-in", cmd_tar_in, CMD_WRITES, 2, 2, "FILE|- REMOTEDIR",
       "extract a tar archive into a directory", NOOPTS, NULL },
     { "inspect", cmd_inspect, CMD_NO_MOUNT | CMD_OWN_MOUNTS, 0, 0, "",
