@@ -62,6 +62,8 @@ int open_regular(struct call *c, const char *path);
 /* Open the directory holding the last component of path; *name is set to
  * that component (into buf). Fails for "/" and paths ending in . or .. */
 int open_parent(struct call *c, const char *path, char *buf, size_t bufsz, const char **name);
+/* file.c: len bytes from fd, all of them, or -1 (an error, or fewer were there). */
+int read_all(int fd, void *buf, size_t len);
 int stat_path(struct call *c, const char *path, bool follow, struct ferry_stat *st);
 int statx_at(int dirfd, const char *name, int flags, struct ferry_stat *st);
 

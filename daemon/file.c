@@ -9,6 +9,19 @@
 
 #include "daemon.h"
 
+int read_all(int fd, void *buf, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t n = read(fd, (char *) buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += n;
+    }
+    return 0;
+}
+
 int do_download(struct call *c, ferry_download_args *a, ferry_transfer_ret *r)
 {
     struct stat st;

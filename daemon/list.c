@@ -107,22 +107,6 @@ static int add_error(struct walker *w, ferry_tree_entry *e, int err, const char 
     return add_tree(w, e);
 }
 
-/* size bytes of fd, all of them, or -1 (an error, or fewer were there). */
-static int read_whole(int fd, unsigned char *buf, uint64_t size)
-{
-    uint64_t got = 0;
-
-    while (got < size) {
-        ssize_t n = pread(fd, buf + got, size - got, got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += n;
-    }
-    return 0;
-}
-
 /* Where fd's data lies (what is left is holes), as the chunks that follow
  * will show it; more ranges than an entry holds: all of it is data. */
 static void data_ranges(int fd, uint64_t size, ferry_range *r, u_int max, u_int *n)
@@ -170,7 +154,7 @@ static int add_file(struct walker *w, int dirfd, const char *base, ferry_tree_en
             return r;
         }
     }
-    if (size <= w->inline_max && read_whole(fd, w->inline_buf, size) == 0) {
+    if (size <= w->inline_max && read_all(fd, w->inline_buf, size) == 0) {
         e->content.kind = FERRY_CONTENT_INLINE;
         e->content.ferry_content_u.bytes.bytes_len = size;
         e->content.ferry_content_u.bytes.bytes_val = (char *) w->inline_buf;

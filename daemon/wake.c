@@ -71,19 +71,6 @@ static void zero_free_memory(void)
     munmap(p, len);
 }
 
-static int read_all(int fd, unsigned char *buf, size_t len)
-{
-    for (size_t got = 0; got < len;) {
-        ssize_t n = read(fd, buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += n;
-    }
-    return 0;
-}
-
 static void seed_random(const unsigned char *seed)
 {
     struct {
