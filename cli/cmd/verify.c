@@ -40,7 +40,7 @@ static void damaged(struct tally *t, uint64_t off, uint32_t len, int err)
 static int read_range(int fd, unsigned char *buf, uint32_t len, uint64_t off, uint32_t chunk,
                       struct tally *t)
 {
-    int err = nbd_client_read(fd, buf, len, off);
+    int err = nbd_client_read(fd, buf, len, off, -1);
     if (err == 0)
         return 0;
     if (err < 0) {
@@ -50,7 +50,7 @@ static int read_range(int fd, unsigned char *buf, uint32_t len, uint64_t off, ui
     }
     for (uint32_t o = 0; o < len; o += chunk) {
         uint32_t n = len - o < chunk ? len - o : chunk;
-        if ((err = nbd_client_read(fd, buf + o, n, off + o)) < 0)
+        if ((err = nbd_client_read(fd, buf + o, n, off + o, -1)) < 0)
             return read_range(fd, buf, n, off + o, chunk, t); /* says it */
         if (err)
             damaged(t, off + o, n, err);
@@ -102,7 +102,7 @@ static int verify_one(const char *path)
     const struct ewf_info *info = &srv->info;
     uint64_t size = 0;
     int conn = ewf_connect(srv);
-    if (conn < 0 || nbd_client_open(conn, &size) < 0 || size != info->size) {
+    if (conn < 0 || nbd_client_open(conn, "", &size, -1) < 0 || size != info->size) {
         report("verify: %s: its reader does not answer", path);
         if (conn >= 0)
             close(conn);

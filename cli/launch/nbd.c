@@ -1,7 +1,8 @@
 /* nbd.c: the little of the NBD protocol ferry speaks: the fixed newstyle
  * handshake with NBD_OPT_GO (and the old NBD_OPT_EXPORT_NAME), simple
  * replies, reads only. qemu's nbd client reads an E01's media through the
- * server; `ferry verify` reads it through the client.
+ * server; `ferry verify` reads it through the client, and so do direct
+ * reads of an image qemu exports (export.c).
  *
  * The peer is qemu (confined, but it has parsed the image) or ferry
  * itself: every length it sends is bounded before anything is read into
@@ -11,10 +12,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "launch/nbd.h"
-#include "wire.h" /* write_all */
+#include "wire.h" /* write_all, deadlines */
 
 #define NBD_MAGIC 0x4e42444d41474943ull      /* "NBDMAGIC" */
 #define NBD_OPTS_MAGIC 0x49484156454f5054ull /* "IHAVEOPT" */
@@ -236,26 +238,57 @@ int nbd_serve(int fd, const struct nbd_export *e, int wake)
 
 /* ---- the client */
 
-int nbd_client_open(int fd, uint64_t *size)
+/* Exactly len bytes from the socket fd within ms (-1: no limit): 0, or
+ * -1 with errno (0 at the end, ETIMEDOUT, EINTR: a signal came, and the
+ * only ones ferry catches stop it). What has arrived is taken before
+ * poll is asked. */
+static int receive(int fd, void *buf, size_t len, int ms)
 {
-    unsigned char h[18], o[16 + 4 + 2 + 2], r[20], data[NBD_MAX_OPTION];
+    int64_t deadline = wire_deadline(ms);
 
-    if (read_all(fd, h, 18) < 0 || get64(h) != NBD_MAGIC || get64(h + 8) != NBD_OPTS_MAGIC ||
+    for (size_t got = 0; got < len;) {
+        ssize_t n = recv(fd, (char *) buf + got, len - got, MSG_DONTWAIT);
+        if (n > 0) {
+            got += n;
+            continue;
+        }
+        if (n == 0)
+            return errno = 0, -1;
+        if (errno != EAGAIN)
+            return -1;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r = poll(&p, 1, wire_left_ms(deadline));
+        if (r <= 0)
+            return errno = r == 0 ? ETIMEDOUT : errno, -1;
+    }
+    return 0;
+}
+
+int nbd_client_open(int fd, const char *name, uint64_t *size, int ms)
+{
+    size_t namelen = strlen(name);
+    unsigned char h[18], o[16 + 4 + NBD_MAX_NAME + 2 + 2], r[20], data[NBD_MAX_OPTION];
+
+    if (namelen > NBD_MAX_NAME)
+        return errno = EINVAL, -1;
+    if (receive(fd, h, 18, ms) < 0 || get64(h) != NBD_MAGIC || get64(h + 8) != NBD_OPTS_MAGIC ||
         !(get16(h + 16) & NBD_FLAG_FIXED_NEWSTYLE) || !(get16(h + 16) & NBD_FLAG_NO_ZEROES))
         goto broken;
     put32(h, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
     put64(o, NBD_OPTS_MAGIC);
     put32(o + 8, OPT_GO);
-    put32(o + 12, 8);
-    put32(o + 16, 0); /* the export's name: "" */
-    put16(o + 20, 1);
-    put16(o + 22, INFO_BLOCK_SIZE);
-    if (write_all(fd, h, 4, -1) < 0 || write_all(fd, o, sizeof o, -1) < 0)
+    put32(o + 12, 4 + namelen + 2 + 2);
+    put32(o + 16, namelen);
+    memcpy(o + 20, name, namelen);
+    put16(o + 20 + namelen, 1);
+    put16(o + 22 + namelen, INFO_BLOCK_SIZE);
+    if (write_all(fd, h, 4, -1) < 0 || write_all(fd, o, 24 + namelen, -1) < 0)
         return -1;
     bool sized = false;
     for (int i = 0; i < NBD_MAX_OPTIONS; i++) {
-        if (read_all(fd, r, sizeof r) < 0 || get64(r) != NBD_REP_MAGIC || get32(r + 8) != OPT_GO ||
-            get32(r + 16) > sizeof data || read_all(fd, data, get32(r + 16)) < 0)
+        if (receive(fd, r, sizeof r, ms) < 0 || get64(r) != NBD_REP_MAGIC ||
+            get32(r + 8) != OPT_GO || get32(r + 16) > sizeof data ||
+            receive(fd, data, get32(r + 16), ms) < 0)
             goto broken;
         uint32_t type = get32(r + 12), len = get32(r + 16);
         if (type == REP_ACK) {
@@ -271,32 +304,65 @@ int nbd_client_open(int fd, uint64_t *size)
         }
     }
 broken:
-    errno = EPROTO;
+    if (errno != ETIMEDOUT && errno != EINTR)
+        errno = EPROTO;
     return -1;
 }
 
-int nbd_client_read(int fd, void *buf, uint32_t len, uint64_t off)
+int nbd_client_ask(int fd, uint32_t len, uint64_t off, uint64_t *handle)
 {
-    static uint64_t handle;
-    unsigned char q[28], r[16];
+    static uint64_t handles;
+    unsigned char q[28];
 
-    if (len > NBD_MAX_READ) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (len > NBD_MAX_READ)
+        return errno = EINVAL, -1;
+    *handle = ++handles;
     put32(q, NBD_REQUEST_MAGIC);
     put16(q + 4, 0);
     put16(q + 6, CMD_READ);
-    put64(q + 8, ++handle);
+    put64(q + 8, *handle);
     put64(q + 16, off);
     put32(q + 24, len);
-    if (write_all(fd, q, sizeof q, -1) < 0 || read_all(fd, r, sizeof r) < 0)
+    return write_all(fd, q, sizeof q, -1);
+}
+
+int nbd_client_answer(int fd, uint64_t *handle, int ms)
+{
+    unsigned char r[16];
+
+    if (receive(fd, r, sizeof r, ms) < 0)
         return -1;
-    if (get32(r) != NBD_SIMPLE_REPLY_MAGIC || get64(r + 8) != handle) {
-        errno = EPROTO;
-        return -1;
-    }
+    if (get32(r) != NBD_SIMPLE_REPLY_MAGIC)
+        return errno = EPROTO, -1;
+    *handle = get64(r + 8);
     if (get32(r + 4))
         return get32(r + 4) < 4096 ? (int) get32(r + 4) : EIO;
-    return read_all(fd, buf, len);
+    return 0;
+}
+
+int nbd_client_take(int fd, void *buf, uint32_t len, int ms)
+{
+    return receive(fd, buf, len, ms);
+}
+
+int nbd_client_read(int fd, void *buf, uint32_t len, uint64_t off, int ms)
+{
+    uint64_t asked, got;
+    int err;
+
+    if (nbd_client_ask(fd, len, off, &asked) < 0 || (err = nbd_client_answer(fd, &got, ms)) < 0)
+        return -1;
+    if (got != asked)
+        return errno = EPROTO, -1;
+    return err ? err : nbd_client_take(fd, buf, len, ms);
+}
+
+void nbd_client_close(int fd)
+{
+    unsigned char q[28] = { 0 };
+
+    put32(q, NBD_REQUEST_MAGIC);
+    put16(q + 6, CMD_DISC);
+    send(fd, q, sizeof q, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
 }

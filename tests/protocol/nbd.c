@@ -1,0 +1,199 @@
+/* nbd.c: ferry's NBD client (cli/launch/nbd.c) against a scripted server:
+ * what qemu's export would send if the image had taken qemu over. Every
+ * lie is an error, never bytes; a server that goes quiet is a timeout. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launch/nbd.h"
+#include "protocol/lib.h"
+
+enum fake { FAKE_GOOD, FAKE_OTHER_HANDLE, FAKE_SHORT, FAKE_SILENT, FAKE_ERROR };
+
+#define FAKE_SIZE (1u << 20)
+
+static void put(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = v;
+}
+
+static uint64_t get(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int full(int fd, void *buf, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t n = read(fd, (char *) buf + got, len - got);
+        if (n <= 0)
+            return -1;
+        got += n;
+    }
+    return 0;
+}
+
+/* The byte at offset off of the fake disk. */
+static unsigned char byte_at(uint64_t off)
+{
+    return (unsigned char) (off * 7 + (off >> 12));
+}
+
+/* The server's side: the handshake (the export is "disk1" alone), then
+ * one answer per request as `how` says. */
+static void fake_server(int fd, enum fake how)
+{
+    unsigned char h[18], o[16], name[64], r[20 + 12];
+
+    memcpy(h, "NBDMAGICIHAVEOPT", 16);
+    put(h + 16, 3, 2);
+    if (write(fd, h, 18) != 18 || full(fd, h, 4) < 0 || full(fd, o, 16) < 0 ||
+        get(o + 12, 4) > sizeof name + 8 || full(fd, name, get(o + 12, 4)) < 0)
+        _exit(1);
+    bool ours = get(name, 4) == 5 && !memcmp(name + 4, "disk1", 5);
+    put(r, 0x0003e889045565a9ull, 8);
+    put(r + 8, 7, 4);
+    if (!ours) {
+        put(r + 12, 0x80000006u, 4); /* NBD_REP_ERR_UNKNOWN */
+        put(r + 16, 0, 4);
+        write(fd, r, 20);
+        _exit(0);
+    }
+    put(r + 12, 3, 4); /* INFO */
+    put(r + 16, 12, 4);
+    put(r + 20, 0, 2); /* INFO_EXPORT */
+    put(r + 22, FAKE_SIZE, 8);
+    put(r + 30, 3, 2);
+    if (write(fd, r, 32) != 32)
+        _exit(1);
+    put(r + 12, 1, 4); /* ACK */
+    put(r + 16, 0, 4);
+    if (write(fd, r, 20) != 20)
+        _exit(1);
+    for (;;) {
+        unsigned char q[28], a[16];
+        if (full(fd, q, 28) < 0)
+            _exit(0);
+        uint64_t off = get(q + 16, 8);
+        uint32_t len = get(q + 24, 4);
+        unsigned char *data = malloc(len);
+        for (uint32_t i = 0; i < len; i++)
+            data[i] = byte_at(off + i);
+        put(a, 0x67446698u, 4);
+        put(a + 4, how == FAKE_ERROR ? 5 : 0, 4);
+        memcpy(a + 8, q + 8, 8);
+        if (how == FAKE_OTHER_HANDLE)
+            a[15] ^= 1;
+        if (how == FAKE_SILENT) {
+            pause();
+            _exit(0);
+        }
+        write(fd, a, 16);
+        if (how == FAKE_SHORT) {
+            write(fd, data, len / 2);
+            _exit(0);
+        }
+        if (how != FAKE_ERROR)
+            write(fd, data, len);
+        free(data);
+    }
+}
+
+static pid_t server_pid;
+
+/* A connection to a fake server; the client's end. */
+static int serve_fake(enum fake how)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    if ((server_pid = fork()) == 0) {
+        close(sv[0]);
+        fake_server(sv[1], how);
+        _exit(0);
+    }
+    close(sv[1]);
+    return sv[0];
+}
+
+static void end_fake(int fd)
+{
+    close(fd);
+    kill(server_pid, SIGKILL);
+    waitpid(server_pid, NULL, 0);
+}
+
+TEST(nbd_client_reads_the_bytes_asked)
+{
+    int fd = serve_fake(FAKE_GOOD);
+    uint64_t size = 0;
+    unsigned char buf[8192];
+    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(size == FAKE_SIZE, "size %llu", (unsigned long long) size);
+    int r = nbd_client_read(fd, buf, sizeof buf, 12345, 2000);
+    CHECK(r == 0, "read: %d %s", r, strerror(errno));
+    for (size_t i = 0; i < sizeof buf; i++)
+        CHECK(buf[i] == byte_at(12345 + i), "byte %zu", i);
+    end_fake(fd);
+}
+
+TEST(nbd_client_asks_for_its_export_by_name)
+{
+    int fd = serve_fake(FAKE_GOOD);
+    uint64_t size;
+    CHECK(nbd_client_open(fd, "disk0", &size, 2000) < 0, "another export's name was taken");
+    end_fake(fd);
+}
+
+TEST(nbd_answer_to_another_request_is_refused)
+{
+    int fd = serve_fake(FAKE_OTHER_HANDLE);
+    uint64_t size;
+    unsigned char buf[4096];
+    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    int r = nbd_client_read(fd, buf, sizeof buf, 0, 2000);
+    CHECK(r < 0 && errno == EPROTO, "read gave %d (%s)", r, strerror(errno));
+    end_fake(fd);
+}
+
+TEST(nbd_answer_cut_short_is_an_error)
+{
+    int fd = serve_fake(FAKE_SHORT);
+    uint64_t size;
+    unsigned char buf[4096];
+    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(nbd_client_read(fd, buf, sizeof buf, 0, 2000) < 0, "half an answer was taken");
+    end_fake(fd);
+}
+
+TEST(nbd_silent_server_is_a_timeout)
+{
+    int fd = serve_fake(FAKE_SILENT);
+    uint64_t size;
+    unsigned char buf[4096];
+    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    double t0 = now();
+    int r = nbd_client_read(fd, buf, sizeof buf, 0, 300);
+    CHECK(r < 0 && errno == ETIMEDOUT, "read gave %d (%s)", r, strerror(errno));
+    CHECK(now() - t0 < 5, "it waited %.1f s", now() - t0);
+    end_fake(fd);
+}
+
+TEST(nbd_server_error_is_not_data)
+{
+    int fd = serve_fake(FAKE_ERROR);
+    uint64_t size;
+    unsigned char buf[4096];
+    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(nbd_client_read(fd, buf, sizeof buf, 0, 2000) == EIO, "no EIO");
+    end_fake(fd);
+}
