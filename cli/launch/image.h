@@ -4,6 +4,7 @@
 #define FERRY_IMAGE_H
 
 #include <stdbool.h>
+#include <string.h>
 
 /* Every format ferry opens, for --format: raw and the common ones, then
  * those whose qemu drivers are rarely used (opened only when named). */
@@ -39,5 +40,11 @@ struct image_file {
 struct image_file *image_open(const char *path, const char *format, bool rw, bool external,
                               bool verbose);
 void image_free(struct image_file *f);
+/* The guest's disk is the file's own bytes: raw, nothing behind it. The
+ * host reads such a disk with pread; any other through qemu (export.c). */
+static inline bool image_plain(const struct image_file *f)
+{
+    return !strcmp(f->format, "raw") && !f->backing && !f->data && !f->nextents && !f->ewf;
+}
 
 #endif

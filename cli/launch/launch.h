@@ -24,8 +24,8 @@ struct fdmap {
 #define FD_BIOS 7
 #define FD_PROGRAM 8 /* the carried qemu, run from it (close-on-exec) */
 #define FD_STATE 9   /* the saved appliance, when resuming it */
-#define FD_QMP 9     /* qemu's monitor, when saving it (the two never meet) */
-#define FD_FIRST_IMAGE 10
+#define FD_QMP 10    /* qemu's monitor, when it has one */
+#define FD_FIRST_IMAGE 11
 
 /* The CPU model of the saved appliance: a resumed kernel keeps the CPU it
  * booted on, so a resume uses this one whatever the accelerator. */
@@ -48,6 +48,17 @@ void close_all_but(const int *keep, int n);
 /* len bytes of buf on sock with a copy of fd (SCM_RIGHTS; none when
  * fd < 0): what sendmsg returns. */
 ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);
+
+/* monitor.c: read fd until `want` appears in what it said (buf, kept
+ * NUL-terminated; 0), or -1 at the end, after ms, or when ferry is
+ * interrupted. qmp_command: one command on the monitor mon (with a
+ * descriptor, when fd >= 0); 0 when it returned, -1 (reply holds what
+ * qemu said, if anything). */
+int read_until(int fd, const char *want, char *buf, size_t size, int ms);
+/* The monitor's arguments and descriptor for the next qemu, when it is
+ * to have one (the former qemu's is closed): 0, or -1 with errno. */
+int monitor_args(bool want, struct argv *a, struct fdmap *m);
+int qmp_command(int mon, const char *cmd, int fd, char *reply, size_t size, int ms);
 
 /* blockdev.c: -add-fd and -blockdev for an image and the files it names;
  * its descriptors go into map, the files qemu opens by path into c. 0, or

@@ -75,7 +75,6 @@ static struct {
     const char *standin;
     int carried, bios; /* ours, and its firmware, as memory files */
     int kernel, initrd, console, qemu_err, null;
-    int qmp;   /* the monitor, when saving */
     int empty; /* /dev/null read-only: an empty disk slot of the saved appliance */
     struct image_file *images[MAX_IMAGES];
 } run;
@@ -234,11 +233,6 @@ static void append(struct session *s, bool kvm, const char *machine, enum launch
     if (mode == LAUNCH_RESUME) {
         arg(a, "-incoming");
         arg(a, "fd:%d", FD_STATE);
-    } else if (mode == LAUNCH_SAVE) {
-        arg(a, "-chardev");
-        arg(a, "socket,id=qmp,fd=%d", FD_QMP);
-        arg(a, "-mon");
-        arg(a, "chardev=qmp,mode=control");
     }
 }
 
@@ -264,11 +258,6 @@ static void signature(struct session *s, char *out, size_t size)
 bool launch_carried(void)
 {
     return !run.qemu;
-}
-
-void launch_save_channel(int qmp)
-{
-    run.qmp = qmp;
 }
 
 const char *launch_signature(struct session *s)
@@ -352,12 +341,23 @@ int launch_qemu(struct session *s, int fd, bool kvm, const char *machine, enum l
         m.from[m.n] = run.carried;
         m.to[m.n++] = FD_PROGRAM;
     }
-    if (mode != LAUNCH_BOOT) {
-        m.from[m.n] = mode == LAUNCH_RESUME ? state : run.qmp;
-        m.to[m.n++] = mode == LAUNCH_RESUME ? FD_STATE : FD_QMP;
+    if (mode == LAUNCH_RESUME) {
+        m.from[m.n] = state;
+        m.to[m.n++] = FD_STATE;
     }
     arg(&a, "%s", run.qemu ? run.qemu : "qemu-system-x86_64");
     append(s, kvm, machine, mode, &a);
+    /* a monitor for the build's save, and for exporting the disks of
+     * images that are not raw (export.c), unless files are to come
+     * through the appliance alone */
+    bool plain = true;
+    for (int i = 0; i < s->nimages; i++)
+        plain = plain && image_plain(run.images[i]);
+    if (monitor_args(mode == LAUNCH_SAVE || (!plain && !s->no_direct), &a, &m) < 0) {
+        report("socketpair: %s", strerror(errno));
+        abandon(&a, &m, state, feed);
+        return -1;
+    }
     for (int i = 0; i < (mode == LAUNCH_BOOT ? s->nimages : SAVED_DISKS); i++) {
         if (i < s->nimages && blockdev_args(&a, &m, &c, run.images[i], i, s->rw) < 0) {
             abandon(&a, &m, state, feed);

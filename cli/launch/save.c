@@ -28,52 +28,6 @@
 
 #define SAVE_LIMIT_MS 120000
 
-/* Read what fd says until want appears in it; 0, or -1 at the limit or
- * the end. */
-static int read_until(int fd, const char *want, char *buf, size_t size, int ms)
-{
-    size_t len = 0;
-    struct timespec t0, t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    buf[0] = '\0';
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long left = ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            return -1;
-        if (len + 1 >= size) { /* keep the newest half */
-            memmove(buf, buf + size / 2, len - size / 2);
-            len -= size / 2;
-        }
-        ssize_t n = read(fd, buf + len, size - 1 - len);
-        if (n <= 0)
-            return -1;
-        len += n;
-        buf[len] = '\0';
-        if (strstr(buf, want))
-            return 0;
-    }
-}
-
-/* One monitor command (with a descriptor, if fd >= 0); 0 when it returned. */
-static int qmp(int mon, const char *cmd, int fd, char *reply, size_t size)
-{
-    if (send_with_fd(mon, cmd, strlen(cmd), fd) != (ssize_t) strlen(cmd))
-        return -1;
-    /* events may come first; the answer is the line with return or error
-     * (qemu writes each line at once) */
-    for (;;) {
-        if (read_until(mon, "\n", reply, size, SAVE_LIMIT_MS) < 0)
-            return -1;
-        if (strstr(reply, "\"return\""))
-            return 0;
-        if (strstr(reply, "\"error\""))
-            return -1;
-    }
-}
-
 static int save(int chan, int mon, int out)
 {
     char buf[4096];
@@ -83,25 +37,30 @@ static int save(int chan, int mon, int out)
         return -1;
     }
     if (read_until(mon, "\n", buf, sizeof buf, SAVE_LIMIT_MS) < 0 ||
-        qmp(mon, "{\"execute\":\"qmp_capabilities\"}\n", -1, buf, sizeof buf) < 0 ||
-        qmp(mon,
-            "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":"
-            "107374182400}}\n",
-            -1, buf, sizeof buf) < 0 ||
-        qmp(mon, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"state\"}}\n", out, buf,
-            sizeof buf) < 0 ||
-        qmp(mon, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:state\"}}\n", -1, buf,
-            sizeof buf) < 0) {
+        qmp_command(mon, "{\"execute\":\"qmp_capabilities\"}\n", -1, buf, sizeof buf,
+                    SAVE_LIMIT_MS) < 0 ||
+        qmp_command(mon,
+                    "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":"
+                    "107374182400}}\n",
+                    -1, buf, sizeof buf, SAVE_LIMIT_MS) < 0 ||
+        qmp_command(mon, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"state\"}}\n", out, buf,
+                    sizeof buf, SAVE_LIMIT_MS) < 0 ||
+        qmp_command(mon, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:state\"}}\n", -1,
+                    buf, sizeof buf, SAVE_LIMIT_MS) < 0) {
         report("save: qemu's monitor said: %s", buf);
         return -1;
     }
     /* the machine runs on while it is copied (the guest only waits); the
      * state records it running, so that a resume runs it at once */
     for (int i = 0; i < SAVE_LIMIT_MS / 50; i++) {
-        if (qmp(mon, "{\"execute\":\"query-migrate\"}\n", -1, buf, sizeof buf) < 0)
+        if (qmp_command(mon, "{\"execute\":\"query-migrate\"}\n", -1, buf, sizeof buf,
+                        SAVE_LIMIT_MS) < 0)
             break;
         if (strstr(buf, "\"completed\""))
-            return qmp(mon, "{\"execute\":\"quit\"}\n", -1, buf, sizeof buf) < 0 ? -1 : 0;
+            return qmp_command(mon, "{\"execute\":\"quit\"}\n", -1, buf, sizeof buf,
+                               SAVE_LIMIT_MS) < 0
+                       ? -1
+                       : 0;
         if (strstr(buf, "\"failed\"") || strstr(buf, "\"cancelled\""))
             break;
         nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
@@ -112,7 +71,7 @@ static int save(int chan, int mon, int out)
 
 int launch_save_state(struct session *s, const char *path)
 {
-    int chan[2], mon[2], out, ok = -1;
+    int chan[2], out, ok = -1;
     char sigpath[4096];
 
     s->accel = "tcg";
@@ -123,16 +82,13 @@ int launch_save_state(struct session *s, const char *path)
         report("%s: %s", path, strerror(errno));
         return EXIT_FAILED;
     }
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, mon) < 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0) {
         report("socketpair: %s", strerror(errno));
         return EXIT_FAILED;
     }
-    launch_save_channel(mon[1]);
     if (launch_qemu(s, chan[1], false, "microvm", LAUNCH_SAVE) == 0) {
         close(chan[1]);
-        close(mon[1]);
-        ok = save(chan[0], mon[0], out);
+        ok = save(chan[0], launch_monitor(), out);
         int status;
         if (ok < 0) {
             kill(session_child, SIGKILL);

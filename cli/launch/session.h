@@ -96,8 +96,18 @@ int launch_save_state(struct session *s, const char *path);
 /* After a resume: wait for the thread that fed qemu the state; what was
  * wrong with the state, or NULL. */
 const char *launch_resume_end(void);
-/* for save.c: the monitor's descriptor, and the machine signature */
-void launch_save_channel(int qmp);
+/* ferry's end of qemu's monitor (QMP), or -1: a qemu that saves the
+ * appliance has one, and so does one with images that are not raw. */
+int launch_monitor(void);
+/* export.c: image i's disk as qemu exports it over NBD (only images that
+ * are not raw; all are exported at the first call): the connection and
+ * the disk's size, or -1 (none: files come through the appliance).
+ * drop: a connection whose stream broke. end: all closed (qemu is going,
+ * or another is started). */
+int launch_export(struct session *s, int i, uint64_t *size);
+void launch_export_drop(int i);
+void launch_exports_end(void);
+/* for save.c: the machine signature */
 const char *launch_signature(struct session *s);
 int launch_test_daemon(struct session *s, int fd);
 bool launch_would_use_kvm(void);
