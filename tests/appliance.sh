@@ -345,7 +345,14 @@ err=$(FERRY_APPEND=ferry.test_lie_extents "$FERRY" cat "$img/ext4.img" /data/ran
 expect extents_outside_the_device_refused \
     "1 0 ferry: cat: /data/random.bin: the appliance placed the file's bytes outside its image" \
     "$status $(wc -c <"$tmp/direct.out") $err"
-expect no_direct_without_a_raw_image 0 \
-    "$("$FERRY" -v cat "$img/ext4.qcow2" /data/random.bin 2>&1 >/dev/null | grep -c 'read directly')"
+# a qcow2: read on the host through qemu's export of its disk, checked the same
+guest=$("$FERRY" --no-direct cat "$img/ext4.qcow2" /data/random.bin | sha256sum)
+err=$("$FERRY" -v cat "$img/ext4.qcow2" /data/random.bin 2>&1 >"$tmp/direct.out")
+expect direct_read_of_a_qcow2_through_its_export "1 $guest" \
+    "$(grep -c "read directly from the image (qemu's export)" <<<"$err") $(sha256sum <"$tmp/direct.out")"
+err=$(FERRY_APPEND=ferry.test_lie_extents "$FERRY" cat "$img/ext4.qcow2" /data/random.bin 2>&1 >"$tmp/direct.out"); status=$?
+expect export_extents_outside_the_device_refused \
+    "1 0 ferry: cat: /data/random.bin: the appliance placed the file's bytes outside its image" \
+    "$status $(wc -c <"$tmp/direct.out") $err"
 
 finish

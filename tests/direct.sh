@@ -5,16 +5,18 @@
 # -v, which names each file read directly) and with --no-direct: both must
 # give the bytes the file was made with, and the default must have read the
 # file directly where it lies plainly on a raw disk (ext4, xfs, NTFS,
-# GPT and MBR partitions) and through the guest where it does not (btrfs, inline,
-# compressed or resident data, an LVM volume, a qcow2 image, too many
-# extents, a read-write mount). Files read directly are 1 MiB or more.
+# GPT and MBR partitions; qcow2, VMDK, VHDX through qemu's NBD export of
+# the disk) and through the guest where it does not (btrfs, inline,
+# compressed or resident data, an LVM volume, too many extents, a
+# read-write mount). Files read directly are 1 MiB or more.
 # Each image's whole tree is also read in one call (`timeline --hash`:
 # read_tree, where files of any size go directly): every file's digest must
 # be the host's, and the same with --no-direct.
 #
 # The images are made afresh each run, none holding over 128 MB (gpt.img is
 # 4.1 GB, sparse):
-#   ext4      mkfs.ext4 -d (holes stay holes); unwritten extents with
+#   ext4      mkfs.ext4 -d (holes stay holes), a file of 13 MiB in one
+#             extent (more than three reads at once); unwritten extents with
 #             debugfs (punch, then fallocate: the blocks come back with the
 #             old bytes still in them, and an uninit flag), blocks allocated
 #             past the end of a file, a size not a multiple of the block
@@ -38,7 +40,8 @@
 #             ext4 on partition 3 past 4 GiB (the image is sparse)
 #   mbr       ext4 on a logical partition (sda5) in an extended one
 #   lvm       ext4 on an LVM volume (metadata by lvm, activation=0)
-#   qcow2     the ext4 image converted
+#   qcow2     the ext4 image converted (also to VMDK and VHDX), and an
+#             overlay of it (the file's first MiB rewritten in the overlay)
 # Could not be made: an ext4 inline file or an NTFS resident file of 1 MiB
 # (inline data lives in the inode, a few KiB at most), so those two fall
 # under the size below which nothing is read directly as well; btrfs
@@ -48,7 +51,8 @@
 # fat_file_inode_operations), so FAT files go through the guest; if FAT is
 # ever mapped another way (FIBMAP: 0 is no hole there but an error), its
 # checks here become "direct" and the short-chain check starts to bite.
-# Needs root: loop mounts on the host.
+# Needs root: loop mounts on the host. (long file: one matrix of checks
+# over images made once, which take most of its time to make)
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 
@@ -127,7 +131,8 @@ files "$W/ext4" plain.bin:$((2 * M)):0+$((2 * M)) \
     tailhole.bin:$((4 * M)):0+$M \
     odd.bin:$((M + 123)):0+$((M + 123)) \
     beyond.bin:$((M + 123)):0+$((M + 123)) \
-    unwritten.bin:$((3 * M)):0+$((3 * M))
+    unwritten.bin:$((3 * M)):0+$((3 * M)) \
+    big.bin:$((13 * M + 5)):0+$((13 * M + 5))
 truncate -s 64M "$work/ext4.img"
 quiet mkfs.ext4 -q -F -b 4096 -d "$W/ext4" "$work/ext4.img"
 debugfs -w -f - "$work/ext4.img" >/dev/null 2>&1 <<'EOF'
@@ -483,10 +488,40 @@ same ext4_inline guest "$img" /tiny.txt
 same ext4_beside_inline direct "$img" /big.bin
 tree ext4_inline direct "$img"
 
-same qcow2_plain guest "$work/ext4.qcow2" /plain.bin "$W/ext4/plain.bin"
-same qcow2_unwritten guest "$work/ext4.qcow2" /unwritten.bin "$W/ext4/unwritten.bin"
-tree qcow2 guest "$work/ext4.qcow2" "$W/ext4"
-archive qcow2 "$work/ext4.qcow2" "$W/ext4"
+# images that are not raw: qemu exports their disks (NBD) and the host
+# reads the extents there
+img=$work/ext4.qcow2
+same qcow2_plain direct "$img" /plain.bin "$W/ext4/plain.bin"
+# pieces of 4 MiB, two asked for at a time: the export's answers in order
+same qcow2_big direct "$img" /big.bin "$W/ext4/big.bin"
+same qcow2_sparse direct "$img" /sparse.bin "$W/ext4/sparse.bin"
+same qcow2_hole_at_end direct "$img" /tailhole.bin "$W/ext4/tailhole.bin"
+same qcow2_unwritten direct "$img" /unwritten.bin "$W/ext4/unwritten.bin"
+ds=$(ran "$work/d.out" "$work/d.err" -v checksum "$img" /plain.bin /sparse.bin /beyond.bin)
+expect qcow2_checksum_through_export \
+    "0 $(sha "$W/ext4/plain.bin") $(sha "$W/ext4/sparse.bin") $(sha "$W/ext4/beyond.bin") 3" \
+    "$ds $(cut -c1-64 "$work/d.out" | tr '\n' ' ')$(grep -c "(qemu's export)" "$work/d.err")"
+tree qcow2 direct "$img" "$W/ext4"
+archive qcow2 "$img" "$W/ext4"
+"$FERRY" cat "$img" /plain.bin | head -c 100 > "$work/head"
+expect export_reader_gone_is_141 "141 $(head -c 100 "$W/ext4/plain.bin" | sha256sum | cut -c1-64)" \
+    "${PIPESTATUS[0]} $(sha "$work/head")"
+quiet qemu-img convert -O vmdk "$work/ext4.img" "$work/ext4.vmdk"
+same vmdk_sparse direct "$work/ext4.vmdk" /sparse.bin "$W/ext4/sparse.bin"
+quiet qemu-img convert -O vhdx "$work/ext4.img" "$work/ext4.vhdx"
+same vhdx_unwritten direct "$work/ext4.vhdx" /unwritten.bin "$W/ext4/unwritten.bin"
+# an overlay: the file's first MiB rewritten in it, the rest in its backing
+# image (--external): the export shows the disk the guest sees
+quiet qemu-img create -f qcow2 -b ext4.qcow2 -F qcow2 "$work/over.qcow2"
+head -c $M /dev/urandom > "$work/newhead"
+cp "$W/ext4/plain.bin" "$work/over-plain.bin"
+dd if="$work/newhead" of="$work/over-plain.bin" conv=notrunc status=none
+# where plain.bin's first MiB lies on the disk: its first extent's block
+blk=$(debugfs -R "ex /plain.bin" "$work/ext4.img" 2>/dev/null | awk '$1 == "0/" {print $8; exit}')
+quiet qemu-io -f qcow2 -c "write -s $work/newhead $((blk * 4096)) $M" "$work/over.qcow2"
+opts=(--external)
+same overlay_with_backing direct "$work/over.qcow2" /plain.bin "$work/over-plain.bin"
+opts=()
 
 img=$work/xfs.img
 same xfs_plain direct "$img" /plain.bin
@@ -548,10 +583,28 @@ archive lvm_volume "$work/lvm.img"
 # the right one of two images: the file is on the second (sdb), raw
 opts=(-a "$work/ext4.qcow2" -a "$work/xfs.img" -m /dev/sdb)
 expect second_image_read_directly "0 $(sha "$W/xfs/refl-b.bin") 1" "$(one cat /refl-b.bin)"
-# and a qcow2 second behind a raw first
+# and a qcow2 second behind a raw first: its own export
 opts=(-a "$work/xfs.img" -a "$work/ext4.qcow2" -m /dev/sdb)
-expect qcow2_second_through_guest "0 $(sha "$W/ext4/sparse.bin") 0" "$(one cat /sparse.bin)"
+expect qcow2_second_read_through_export "0 $(sha "$W/ext4/sparse.bin") 1" "$(one cat /sparse.bin)"
 opts=()
+
+# a qemu whose monitor never answers (here: it has none): after --timeout,
+# the files come through the appliance, right
+cat > "$work/nomon" <<'EOS'
+#!/bin/bash
+args=()
+while [ $# -gt 0 ]; do
+    if [ "$1" = -mon ]; then shift 2; continue; fi
+    args+=("$1"); shift
+done
+exec "$(dirname "$0")/carried-qemu" "${args[@]}"
+EOS
+chmod +x "$work/nomon"
+cp build/qemu/qemu-system-x86_64 "$work/carried-qemu"
+FERRY_TEST_CARRIED_STANDIN=$work/nomon ran "$work/d.out" "$work/d.err" -v --timeout 2 \
+    cat "$work/ext4.qcow2" /sparse.bin >/dev/null
+expect silent_monitor_falls_back_to_the_guest "$(sha "$W/ext4/sparse.bin") 0 1" \
+    "$(sha "$work/d.out") $(directly "$work/d.err") $(grep -c "read through the appliance (qemu's export: no greeting)" "$work/d.err")"
 
 # a read-write mount: the guest's page cache may hold what the disk does not
 cp --sparse=always "$work/ext4.img" "$work/rw.img"
@@ -568,6 +621,16 @@ if out=$("$FERRY" session start -a "$work/ext4.img" 2>"$work/s.err"); then
     unset FERRY_SESSION
 else
     fail session_read_directly "session start: $(cat "$work/s.err")"
+fi
+# not a qcow2's: its export is for the run that made it, and a session's
+# commands come and go (their files come through the appliance, right)
+if out=$("$FERRY" session start -a "$work/ext4.qcow2" 2>"$work/s.err"); then
+    eval "$out"
+    expect session_qcow2_through_guest "0 $(sha "$W/ext4/sparse.bin") 0" "$(one cat /sparse.bin)"
+    "$FERRY" session stop >/dev/null 2>&1
+    unset FERRY_SESSION
+else
+    fail session_qcow2_through_guest "session start: $(cat "$work/s.err")"
 fi
 
 # ---- hostile: a FAT file whose cluster chain ends long before its size.

@@ -253,6 +253,7 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
         return -1;
     }
     bool wanted = x.data != NULL;
+    uint64_t bad_at;
     fill(&x);
     switch (c->kind) {
     case FERRY_CONTENT_NONE:
@@ -268,14 +269,21 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
                       : t->done(t, path, e, 0, "");
         break;
     case FERRY_CONTENT_EXTENTS:
-        if (wanted &&
-            direct_read(t->s, path, &c->ferry_content_u.direct, e->st.size, r->disks, &x) < 0) {
+        if (wanted && direct_read(t->s, path, &c->ferry_content_u.direct, e->st.size, r->disks, &x,
+                                  &bad_at) < 0) {
             if (errno == EPROTO) {
                 snprintf(r->why, sizeof r->why,
                          "%s: the appliance placed the file's bytes outside its image", path);
                 r->why_err = EPROTO;
+                ret = -1;
+            } else if (bad_at != UINT64_MAX) {
+                /* as the guest path says it: this file failed, the walk goes on */
+                char msg[64];
+                snprintf(msg, sizeof msg, "I/O error at offset %llu", (unsigned long long) bad_at);
+                ret = t->done(t, path, e, EIO, msg);
+            } else {
+                ret = -1;
             }
-            ret = -1;
         } else {
             ret = t->done(t, path, e, 0, "");
         }

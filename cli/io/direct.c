@@ -1,6 +1,8 @@
 /* direct.c: a file's bytes read from the image on the host, where the
  * appliance said they lie (a download answered with extents). Under TCG
- * every byte that passes through the guest costs; here they cost a pread.
+ * every byte that passes through the guest costs; here they cost a pread
+ * of a raw image, or a read of qemu's NBD export of any other image's disk
+ * (launch/export.c), at the host's speed.
  *
  * The extents come from the guest, which an image may control: before a
  * byte is read, every one is checked to lie in order inside the file, on
@@ -19,12 +21,16 @@
 
 #include "io/transfer.h"
 #include "launch/image.h"
+#include "launch/nbd.h"
 #include "launch/session.h"
 #include "output/output.h"
 #include "signals.h"
 
-/* Smaller files come as chunks: the extents would cost the guest as much. */
+/* What is read at once: no more than an NBD read may be. What failed is
+ * read again in blocks, as the guest reads it. */
+#define BLOCK 4096u
 #define PIECE (4u << 20)
+_Static_assert(PIECE <= NBD_MAX_READ, "a piece is one NBD read");
 
 static int adopted[MAX_IMAGES]; /* lent by a session: descriptor + 1 */
 
@@ -44,7 +50,7 @@ static int raw_fd(int i)
         return -1;
     if (!f)
         return adopted[i] - 1;
-    return !strcmp(f->format, "raw") && !f->backing && !f->data && !f->nextents ? f->fd : -1;
+    return image_plain(f) ? f->fd : -1;
 }
 
 int direct_image(int i, uint64_t *size)
@@ -65,30 +71,49 @@ int direct_image(int i, uint64_t *size)
     return fd;
 }
 
+/* Where the host reads disk i: the image (raw), or qemu's export of it. */
+struct disk {
+    int i, fd;
+    bool nbd;
+    uint64_t size;
+};
+
+static int disk_open(struct session *s, int i, struct disk *d)
+{
+    d->i = i;
+    d->nbd = false;
+    if ((d->fd = direct_image(i, &d->size)) >= 0)
+        return 0;
+    if (s->joined || (d->fd = launch_export(s, i, &d->size)) < 0)
+        return -1;
+    d->nbd = true;
+    return 0;
+}
+
 uint32_t direct_disks(struct session *s)
 {
-    uint64_t size;
+    struct disk d;
     uint32_t disks = 0;
 
     if (s->no_direct || !(s->cl.capabilities & FERRY_CAP_EXTENTS))
         return 0;
     for (int i = 0; i < s->nimages && i < 26; i++)
-        if (direct_image(i, &size) >= 0)
+        if (disk_open(s, i, &d) == 0)
             disks |= 1u << i;
     return disks;
 }
 
 /* The extents, checked: in order, inside the file and the device, the
- * device inside image i. The image's descriptor, or -1. */
-static int checked(const ferry_direct *dv, uint64_t size, uint32_t asked)
+ * device inside disk d (one of those `asked`). 0, or -1. */
+static int checked(struct session *s, const ferry_direct *dv, uint64_t size, uint32_t asked,
+                   struct disk *d)
 {
-    uint64_t image_size, end = 0;
+    uint64_t end = 0;
     int i = strlen(dv->disk) == 3 && !strncmp(dv->disk, "sd", 2) ? dv->disk[2] - 'a' : -1;
-    int fd = i >= 0 && i < 26 && (asked & 1u << i) ? direct_image(i, &image_size) : -1;
 
     /* a size the host cannot seek to is no file's (as for a hole chunk) */
-    if (fd < 0 || size > INT64_MAX || dv->offset > image_size ||
-        dv->device_size > image_size - dv->offset)
+    if (i < 0 || i >= 26 || !(asked & 1u << i) || disk_open(s, i, d) < 0 || size > INT64_MAX ||
+        dv->offset > d->size || dv->device_size > d->size - dv->offset)
         return -1;
     for (unsigned k = 0; k < dv->extents.extents_len; k++) {
         const ferry_extent *e = &dv->extents.extents_val[k];
@@ -98,7 +123,7 @@ static int checked(const ferry_direct *dv, uint64_t size, uint32_t asked)
             return -1;
         end = e->logical + e->length;
     }
-    return fd;
+    return 0;
 }
 
 static int zeros(const struct xfer *x, uint64_t len)
@@ -106,24 +131,144 @@ static int zeros(const struct xfer *x, uint64_t len)
     return len ? x->hole(x->opaque, len) : 0;
 }
 
-/* len bytes of the image at `at`, into the transfer: copied by the kernel
- * where the other end takes them so, else read here and handed over. */
-static int copy(struct session *s, const struct xfer *x, int fd, uint64_t at, uint64_t len,
-                uint64_t *pos, uint64_t size)
+/* The file's first byte that could not be read, in the last direct_read
+ * that failed so (EIO). */
+static uint64_t unreadable_at;
+
+/* n bytes of disk d at `at` into buf, the next in the file at *pos: 0,
+ * the errno of a read that failed (EIO: the bytes cannot be had), or -1
+ * when an export's stream broke. */
+static int block_read(struct session *s, const struct disk *d, void *buf, size_t n, uint64_t at)
+{
+    if (d->nbd)
+        return nbd_client_read(d->fd, buf, n, at, s->cl.call_timeout_ms);
+    ssize_t got = pread(d->fd, buf, n, at);
+    return got == (ssize_t) n ? 0 : got < 0 ? errno : EIO; /* shorter: the image shrank */
+}
+
+/* A piece whose read failed (EIO), again block by block, as the guest
+ * does: the blocks that read go on, the others are zeros where the
+ * transfer takes them (--zero-unreadable) or end the file (EIO, with
+ * unreadable_at). */
+static int salvage(struct session *s, const struct xfer *x, const struct disk *d, uint64_t at,
+                   uint64_t len, uint64_t *pos, unsigned char *buf)
+{
+    while (len) {
+        size_t n = BLOCK - at % BLOCK;
+        if (n > len)
+            n = len;
+        int err = block_read(s, d, buf, n, at);
+        if (err < 0 || ferry_interrupted)
+            return errno = ferry_interrupted ? EINTR : errno ? errno : EIO, -1;
+        if (err && (err != EIO || !x->bad)) {
+            unreadable_at = *pos;
+            return errno = err, -1;
+        }
+        if (err ? x->bad(x->opaque, n) < 0 : x->data(x->opaque, buf, n) < 0)
+            return -1;
+        at += n, len -= n, *pos += n;
+    }
+    return 0;
+}
+
+/* len bytes of qemu's export of disk d at `at`, into the transfer: two
+ * pieces asked for at a time, so that qemu reads the next while this one
+ * is handed on. A piece that cannot be read (EIO) is read again block by
+ * block once the other has come. A stream that broke, or was left with a
+ * piece on its way (an error, a signal), is given up: later files come
+ * through the guest. */
+static int copy_export(struct session *s, const struct xfer *x, const struct disk *d, uint64_t at,
+                       uint64_t len, uint64_t *pos, uint64_t size)
+{
+    enum { FLYING, GOT, FAILED };
+    static unsigned char *buf[2];
+    uint64_t handle[2], where[2], got;
+    uint32_t piece[2];
+    int state[2], head = 0, flying = 0, ms = s->cl.call_timeout_ms, err = 0;
+
+    for (int k = 0; k < 2; k++)
+        if (!buf[k] && !(buf[k] = malloc(PIECE)))
+            return -1;
+    while (len || flying) {
+        bool failed =
+            (flying > 0 && state[head] == FAILED) || (flying > 1 && state[!head] == FAILED);
+        for (; flying < 2 && len && !failed; flying++) {
+            int k = (head + flying) % 2;
+            piece[k] = len < PIECE ? len : PIECE;
+            where[k] = at;
+            state[k] = FLYING;
+            if (nbd_client_ask(d->fd, piece[k], at, &handle[k]) < 0)
+                goto broken;
+            at += piece[k], len -= piece[k];
+        }
+        if ((flying > 0 && state[head] == FLYING) || (flying > 1 && state[!head] == FLYING)) {
+            if ((err = nbd_client_answer(d->fd, &got, ms)) < 0)
+                goto broken;
+            int k = got == handle[head] ? head : flying == 2 && got == handle[!head] ? !head : -1;
+            if (k < 0 || state[k] != FLYING) {
+                errno = EPROTO;
+                goto broken;
+            }
+            if (err && err != EIO)
+                goto broken;
+            if (!err && nbd_client_take(d->fd, buf[k], piece[k], ms) < 0)
+                goto broken;
+            state[k] = err ? FAILED : GOT;
+        }
+        for (; flying && state[head] != FLYING; head = !head, flying--) {
+            if (ferry_interrupted)
+                goto broken;
+            if (state[head] == FAILED && flying > 1 && state[!head] == FLYING)
+                break; /* the other's answer comes first */
+            int r = state[head] == FAILED
+                        ? salvage(s, x, d, where[head], piece[head], pos, buf[head])
+                        : x->data(x->opaque, buf[head], piece[head]);
+            if (r < 0) {
+                err = errno;
+                if (flying > 1 || err != EIO)
+                    launch_export_drop(d->i); /* an answer may be on its way */
+                return errno = err, -1;
+            }
+            if (state[head] == GOT)
+                *pos += piece[head];
+            if (s->cl.progress)
+                s->cl.progress(s->cl.progress_opaque, *pos, size);
+        }
+    }
+    return 0;
+broken:
+    err = ferry_interrupted ? EINTR : err > 0 ? err : errno ? errno : EIO;
+    launch_export_drop(d->i);
+    return errno = err, -1;
+}
+
+/* len bytes of disk d at `at`, into the transfer: from a raw image,
+ * copied by the kernel where the other end takes them so, else read here
+ * and handed over. */
+static int copy(struct session *s, const struct xfer *x, const struct disk *d, uint64_t at,
+                uint64_t len, uint64_t *pos, uint64_t size)
 {
     static unsigned char *buf;
     bool kernel = x->copy != NULL;
 
+    if (d->nbd)
+        return copy_export(s, x, d, at, len, pos, size);
     while (len) {
         size_t want = len < PIECE ? len : PIECE;
-        ssize_t n = kernel ? x->copy(x->opaque, fd, at, want) : -2;
+        ssize_t n = kernel ? x->copy(x->opaque, d->fd, at, want) : -2;
         if (n == -2) {
             kernel = false;
             if (!buf && !(buf = malloc(PIECE)))
                 return -1;
-            n = pread(fd, buf, want, at);
+            n = pread(d->fd, buf, want, at);
             if (n < 0 && errno == EINTR && !ferry_interrupted)
                 continue;
+            if (n < 0 && errno == EIO && !ferry_interrupted) {
+                if (salvage(s, x, d, at, want, pos, buf) < 0)
+                    return -1;
+                at += want, len -= want;
+                continue;
+            }
             if (n > 0 && !ferry_interrupted && x->data(x->opaque, buf, n) < 0)
                 return -1;
         }
@@ -139,24 +284,25 @@ static int copy(struct session *s, const struct xfer *x, int fd, uint64_t at, ui
 }
 
 int direct_read(struct session *s, const char *path, const ferry_direct *dv, uint64_t size,
-                uint32_t asked, const struct xfer *x)
+                uint32_t asked, const struct xfer *x, uint64_t *bad_at)
 {
     uint64_t pos = 0;
-    int fd = checked(dv, size, asked);
+    struct disk d;
 
-    if (fd < 0)
+    unreadable_at = *bad_at = UINT64_MAX;
+    if (checked(s, dv, size, asked, &d) < 0)
         return errno = EPROTO, -1;
     if (s->verbose)
-        report("%s: %llu bytes in %u extents, read directly from the image", path,
-               (unsigned long long) size, dv->extents.extents_len);
+        report("%s: %llu bytes in %u extents, read directly from the image%s", path,
+               (unsigned long long) size, dv->extents.extents_len, d.nbd ? " (qemu's export)" : "");
     for (unsigned k = 0; k < dv->extents.extents_len; k++) {
         const ferry_extent *e = &dv->extents.extents_val[k];
         if (zeros(x, e->logical - pos) < 0)
             return -1;
         pos = e->logical;
         if (e->zeros ? zeros(x, e->length) < 0
-                     : copy(s, x, fd, dv->offset + e->physical, e->length, &pos, size) < 0)
-            return -1;
+                     : copy(s, x, &d, dv->offset + e->physical, e->length, &pos, size) < 0)
+            return *bad_at = unreadable_at, -1;
         pos = e->logical + e->length;
     }
     return zeros(x, size - pos);
@@ -170,12 +316,16 @@ int file_download(struct session *s, ferry_download_args *a, const struct xfer *
     a->direct_min = DIRECT_MIN;
     if (rpc_download(&s->cl, a, &r, x) < 0)
         return -1;
-    if (r.direct && direct_read(s, a->path, r.direct, r.size, a->direct_disks, x) < 0) {
+    uint64_t bad_at;
+    if (r.direct && direct_read(s, a->path, r.direct, r.size, a->direct_disks, x, &bad_at) < 0) {
         int err = errno;
         /* said as the guest path says it: a local failure needs no path */
         if (err == EPROTO)
             snprintf(s->cl.msg, sizeof s->cl.msg,
                      "%s: the appliance placed the file's bytes outside its image", a->path);
+        else if (bad_at != UINT64_MAX)
+            snprintf(s->cl.msg, sizeof s->cl.msg, "%s: %s at offset %llu", a->path, strerror(err),
+                     (unsigned long long) bad_at);
         else
             snprintf(s->cl.msg, sizeof s->cl.msg, "%s", strerror(err));
         s->cl.err = err;

@@ -123,6 +123,7 @@ static enum outcome attempt(struct session *s, bool kvm, const char *machine, en
 {
     int sv[2], limit = s->launch_timeout_s * 1000;
 
+    launch_exports_end(); /* a former qemu's */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         snprintf(s->cl.msg, sizeof s->cl.msg, "socketpair: %s", strerror(errno));
         return FAILED;
@@ -354,6 +355,7 @@ int session_end(struct session *s)
 {
     int status = 0, ret = 0;
 
+    launch_exports_end();
     if (!s->cl.broken && rpc_shutdown(&s->cl, NULL, NULL, NULL) < 0) {
         call_failed(s);
         ret = -1;
