@@ -32,7 +32,9 @@ const struct opt global_opts[] = {
       NULL },
     { 'x', "trace", NULL, NULL, "trace each call", NULL },
     { 0, "no-direct", NULL, NULL,
-      "read every file's bytes through the appliance, never from a raw image on the host", NULL },
+      "read every file's bytes through the appliance, never from the image (or qemu's export "
+      "of it) on the host",
+      NULL },
     { 0, "accel", "ACCEL", accels, "accelerator (default auto: KVM when it works)", "FERRY_ACCEL" },
     { 0, "memsize", "MB", NULL, "guest memory (default 256)", "FERRY_MEMSIZE" },
     { 0, "timeout", "S", NULL, "give up on a call silent for S seconds (default 60)",

@@ -115,6 +115,11 @@ for c in "checksum /big.bin" "ls --checksum /" "timeline --hash md5 /" "tar-out 
         "$status $(grep -q 'I/O error\|Read error\|shrank' "$tmp/err" && echo yes || head -c 300 "$tmp/err")"
 done
 expect tar_out_of_unreadable_leaves_nothing "" "$(ls "$tmp" | grep t.tar)"
+# a file that cannot be read ends that file, not the walk: the next one is
+# read (and fails where it is damaged too), on the host as in the guest
+F timeline --hash md5 "$bad" >/dev/null 2>"$tmp/err"; status=$?
+expect timeline_goes_on_after_an_unreadable_file "1 2 0" \
+    "$status $(grep -c 'I/O error at offset' "$tmp/err") $(grep -c 'outside' "$tmp/err")"
 # --zero-unreadable: the rest is read, the range named, zeros in its place, exit 3
 F --log "$tmp/audit.log" download --zero-unreadable "$bad" /big.bin "$tmp/z.bin" 2>"$tmp/err"; status=$?
 python3 - "$tmp/z.bin" "$tmp/bad/big.bin" "$big_at" "$big_len" > "$tmp/check" <<'PY'

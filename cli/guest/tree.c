@@ -276,11 +276,16 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
                          "%s: the appliance placed the file's bytes outside its image", path);
                 r->why_err = EPROTO;
                 ret = -1;
-            } else if (bad_at != UINT64_MAX) {
+            } else if (bad_at != UINT64_MAX || errno == ENXIO) {
                 /* as the guest path says it: this file failed, the walk goes on */
-                char msg[64];
-                snprintf(msg, sizeof msg, "I/O error at offset %llu", (unsigned long long) bad_at);
-                ret = t->done(t, path, e, EIO, msg);
+                int err = errno;
+                char msg[128];
+                if (err == ENXIO)
+                    snprintf(msg, sizeof msg, "qemu's export of the disk was given up");
+                else
+                    snprintf(msg, sizeof msg, "%s at offset %llu", strerror(err),
+                             (unsigned long long) bad_at);
+                ret = t->done(t, path, e, err, msg);
             } else {
                 ret = -1;
             }

@@ -104,16 +104,20 @@ uint32_t direct_disks(struct session *s)
 }
 
 /* The extents, checked: in order, inside the file and the device, the
- * device inside disk d (one of those `asked`). 0, or -1. */
+ * device inside disk d (one of those `asked`). 0, -1 (a lie), or -2: the
+ * disk was offered, but its export has been given up since. */
 static int checked(struct session *s, const ferry_direct *dv, uint64_t size, uint32_t asked,
                    struct disk *d)
 {
     uint64_t end = 0;
     int i = strlen(dv->disk) == 3 && !strncmp(dv->disk, "sd", 2) ? dv->disk[2] - 'a' : -1;
 
+    if (i < 0 || i >= 26 || !(asked & 1u << i))
+        return -1;
+    if (disk_open(s, i, d) < 0)
+        return -2;
     /* a size the host cannot seek to is no file's (as for a hole chunk) */
-    if (i < 0 || i >= 26 || !(asked & 1u << i) || disk_open(s, i, d) < 0 || size > INT64_MAX ||
-        dv->offset > d->size || dv->device_size > d->size - dv->offset)
+    if (size > INT64_MAX || dv->offset > d->size || dv->device_size > d->size - dv->offset)
         return -1;
     for (unsigned k = 0; k < dv->extents.extents_len; k++) {
         const ferry_extent *e = &dv->extents.extents_val[k];
@@ -135,9 +139,9 @@ static int zeros(const struct xfer *x, uint64_t len)
  * that failed so (EIO). */
 static uint64_t unreadable_at;
 
-/* n bytes of disk d at `at` into buf, the next in the file at *pos: 0,
- * the errno of a read that failed (EIO: the bytes cannot be had), or -1
- * when an export's stream broke. */
+/* n bytes of disk d at `at` into buf: 0, the errno of a read that
+ * failed (EIO: the bytes cannot be had), or -1 when an export's stream
+ * broke. */
 static int block_read(struct session *s, const struct disk *d, void *buf, size_t n, uint64_t at)
 {
     if (d->nbd)
@@ -148,18 +152,20 @@ static int block_read(struct session *s, const struct disk *d, void *buf, size_t
 
 /* A piece whose read failed (EIO), again block by block, as the guest
  * does: the blocks that read go on, the others are zeros where the
- * transfer takes them (--zero-unreadable) or end the file (EIO, with
- * unreadable_at). */
+ * transfer takes them (--zero-unreadable) or end the file (with
+ * unreadable_at). *broke: an export's stream is lost. */
 static int salvage(struct session *s, const struct xfer *x, const struct disk *d, uint64_t at,
-                   uint64_t len, uint64_t *pos, unsigned char *buf)
+                   uint64_t len, uint64_t *pos, unsigned char *buf, bool *broke)
 {
     while (len) {
         size_t n = BLOCK - at % BLOCK;
         if (n > len)
             n = len;
         int err = block_read(s, d, buf, n, at);
-        if (err < 0 || ferry_interrupted)
-            return errno = ferry_interrupted ? EINTR : errno ? errno : EIO, -1;
+        if (err < 0 || ferry_interrupted) {
+            *broke = err < 0;
+            return errno = ferry_interrupted ? EINTR : errno ? errno : ECONNRESET, -1;
+        }
         if (err && (err != EIO || !x->bad)) {
             unreadable_at = *pos;
             return errno = err, -1;
@@ -174,8 +180,8 @@ static int salvage(struct session *s, const struct xfer *x, const struct disk *d
 /* len bytes of qemu's export of disk d at `at`, into the transfer: two
  * pieces asked for at a time, so that qemu reads the next while this one
  * is handed on. A piece that cannot be read (EIO) is read again block by
- * block once the other has come. A stream that broke, or was left with a
- * piece on its way (an error, a signal), is given up: later files come
+ * block once the other has come. A stream that broke, or is left with an
+ * answer on its way (an error, a signal), is given up: later files come
  * through the guest. */
 static int copy_export(struct session *s, const struct xfer *x, const struct disk *d, uint64_t at,
                        uint64_t len, uint64_t *pos, uint64_t size)
@@ -184,7 +190,9 @@ static int copy_export(struct session *s, const struct xfer *x, const struct dis
     static unsigned char *buf[2];
     uint64_t handle[2], where[2], got;
     uint32_t piece[2];
-    int state[2], head = 0, flying = 0, ms = s->cl.call_timeout_ms, err = 0;
+    int state[2] = { GOT, GOT }, head = 0, flying = 0, ms = s->cl.call_timeout_ms, err = 0;
+    bool broke = false;
+#define IN_FLIGHT(k) (flying > ((k) != head) && state[k] == FLYING)
 
     for (int k = 0; k < 2; k++)
         if (!buf[k] && !(buf[k] = malloc(PIECE)))
@@ -197,38 +205,40 @@ static int copy_export(struct session *s, const struct xfer *x, const struct dis
             piece[k] = len < PIECE ? len : PIECE;
             where[k] = at;
             state[k] = FLYING;
-            if (nbd_client_ask(d->fd, piece[k], at, &handle[k]) < 0)
-                goto broken;
+            if (nbd_client_ask(d->fd, piece[k], at, &handle[k], ms) < 0) {
+                broke = true; /* perhaps half a request */
+                goto fail;
+            }
             at += piece[k], len -= piece[k];
         }
-        if ((flying > 0 && state[head] == FLYING) || (flying > 1 && state[!head] == FLYING)) {
-            if ((err = nbd_client_answer(d->fd, &got, ms)) < 0)
-                goto broken;
-            int k = got == handle[head] ? head : flying == 2 && got == handle[!head] ? !head : -1;
-            if (k < 0 || state[k] != FLYING) {
-                errno = EPROTO;
-                goto broken;
+        if (IN_FLIGHT(head) || IN_FLIGHT(!head)) {
+            int k = -1;
+            if ((err = nbd_client_answer(d->fd, &got, ms)) >= 0)
+                k = got == handle[head] && IN_FLIGHT(head)     ? head
+                    : got == handle[!head] && IN_FLIGHT(!head) ? !head
+                                                               : -1;
+            if (err < 0 || k < 0) {
+                err = err < 0 ? 0 : EBADMSG; /* an answer to nothing asked */
+                broke = true;
+                goto fail;
             }
-            if (err && err != EIO)
-                goto broken;
-            if (!err && nbd_client_take(d->fd, buf[k], piece[k], ms) < 0)
-                goto broken;
             state[k] = err ? FAILED : GOT;
+            if (err && err != EIO)
+                goto fail;
+            if (!err && nbd_client_take(d->fd, buf[k], piece[k], ms) < 0) {
+                broke = true;
+                goto fail;
+            }
         }
         for (; flying && state[head] != FLYING; head = !head, flying--) {
             if (ferry_interrupted)
-                goto broken;
-            if (state[head] == FAILED && flying > 1 && state[!head] == FLYING)
+                goto fail;
+            if (state[head] == FAILED && IN_FLIGHT(!head))
                 break; /* the other's answer comes first */
-            int r = state[head] == FAILED
-                        ? salvage(s, x, d, where[head], piece[head], pos, buf[head])
-                        : x->data(x->opaque, buf[head], piece[head]);
-            if (r < 0) {
-                err = errno;
-                if (flying > 1 || err != EIO)
-                    launch_export_drop(d->i); /* an answer may be on its way */
-                return errno = err, -1;
-            }
+            if (state[head] == FAILED
+                    ? salvage(s, x, d, where[head], piece[head], pos, buf[head], &broke) < 0
+                    : x->data(x->opaque, buf[head], piece[head]) < 0)
+                goto fail;
             if (state[head] == GOT)
                 *pos += piece[head];
             if (s->cl.progress)
@@ -236,10 +246,12 @@ static int copy_export(struct session *s, const struct xfer *x, const struct dis
         }
     }
     return 0;
-broken:
-    err = ferry_interrupted ? EINTR : err > 0 ? err : errno ? errno : EIO;
-    launch_export_drop(d->i);
+fail:
+    err = ferry_interrupted ? EINTR : err > 0 ? err : errno ? errno : ECONNRESET;
+    if (broke || IN_FLIGHT(head) || IN_FLIGHT(!head))
+        launch_export_drop(d->i);
     return errno = err, -1;
+#undef IN_FLIGHT
 }
 
 /* len bytes of disk d at `at`, into the transfer: from a raw image,
@@ -256,6 +268,8 @@ static int copy(struct session *s, const struct xfer *x, const struct disk *d, u
     while (len) {
         size_t want = len < PIECE ? len : PIECE;
         ssize_t n = kernel ? x->copy(x->opaque, d->fd, at, want) : -2;
+        if (n < 0 && errno == EIO && kernel)
+            n = -2; /* read here, and again in blocks */
         if (n == -2) {
             kernel = false;
             if (!buf && !(buf = malloc(PIECE)))
@@ -263,8 +277,9 @@ static int copy(struct session *s, const struct xfer *x, const struct disk *d, u
             n = pread(d->fd, buf, want, at);
             if (n < 0 && errno == EINTR && !ferry_interrupted)
                 continue;
+            bool broke;
             if (n < 0 && errno == EIO && !ferry_interrupted) {
-                if (salvage(s, x, d, at, want, pos, buf) < 0)
+                if (salvage(s, x, d, at, want, pos, buf, &broke) < 0)
                     return -1;
                 at += want, len -= want;
                 continue;
@@ -290,8 +305,9 @@ int direct_read(struct session *s, const char *path, const ferry_direct *dv, uin
     struct disk d;
 
     unreadable_at = *bad_at = UINT64_MAX;
-    if (checked(s, dv, size, asked, &d) < 0)
-        return errno = EPROTO, -1;
+    int c = checked(s, dv, size, asked, &d);
+    if (c < 0)
+        return errno = c == -2 ? ENXIO : EPROTO, -1;
     if (s->verbose)
         report("%s: %llu bytes in %u extents, read directly from the image%s", path,
                (unsigned long long) size, dv->extents.extents_len, d.nbd ? " (qemu's export)" : "");
@@ -312,13 +328,23 @@ int file_download(struct session *s, ferry_download_args *a, const struct xfer *
 {
     ferry_transfer_ret r = { 0 };
 
+    uint64_t bad_at;
+
     a->direct_disks = direct_disks(s);
     a->direct_min = DIRECT_MIN;
+again:
     if (rpc_download(&s->cl, a, &r, x) < 0)
         return -1;
-    uint64_t bad_at;
     if (r.direct && direct_read(s, a->path, r.direct, r.size, a->direct_disks, x, &bad_at) < 0) {
         int err = errno;
+        if (err == ENXIO && a->direct_disks) {
+            /* an export given up since the call was made; nothing was
+             * read yet: the file again, through the guest */
+            xdr_free((xdrproc_t) xdr_ferry_transfer_ret, (char *) &r);
+            memset(&r, 0, sizeof r);
+            a->direct_disks = 0;
+            goto again;
+        }
         /* said as the guest path says it: a local failure needs no path */
         if (err == EPROTO)
             snprintf(s->cl.msg, sizeof s->cl.msg,
@@ -326,6 +352,9 @@ int file_download(struct session *s, ferry_download_args *a, const struct xfer *
         else if (bad_at != UINT64_MAX)
             snprintf(s->cl.msg, sizeof s->cl.msg, "%s: %s at offset %llu", a->path, strerror(err),
                      (unsigned long long) bad_at);
+        else if (err == ECONNRESET || err == EBADMSG || err == ETIMEDOUT)
+            snprintf(s->cl.msg, sizeof s->cl.msg, "%s: qemu's export of the disk: %s", a->path,
+                     strerror(err));
         else
             snprintf(s->cl.msg, sizeof s->cl.msg, "%s", strerror(err));
         s->cl.err = err;

@@ -14,6 +14,7 @@
  * the export's size before they are read, and a read that fails, comes
  * short or takes longer than a call may is an error, never data. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "launch/nbd.h"
 #include "launch/session.h"
 #include "output/output.h"
+#include "wire.h" /* deadlines */
 
 static struct {
     bool tried;
@@ -58,6 +60,8 @@ static int connections(int n, int *conn)
     char dir[sizeof a.sun_path];
     int l = -1, made = 0;
 
+    for (int i = 0; i < n; i++)
+        conn[i] = -1;
     if (private_dir(dir, sizeof dir) < 0)
         return -1;
     snprintf(a.sun_path, sizeof a.sun_path, "%s/nbd", dir);
@@ -71,7 +75,7 @@ static int connections(int n, int *conn)
     rmdir(dir);
     if (made == n)
         return l;
-    for (int i = 0; i <= made && i < n; i++)
+    for (int i = 0; i < n; i++)
         if (conn[i] >= 0)
             close(conn[i]);
     if (l >= 0)
@@ -86,7 +90,7 @@ static const char *serve(int mon, int l, int n, const int *want, int ms)
     static char buf[4096];
     char cmd[512];
 
-    if (read_until(mon, "\n", buf, sizeof buf, ms) < 0)
+    if (qmp_line(mon, buf, sizeof buf, wire_deadline(ms)) < 0)
         return "no greeting";
     if (qmp_command(mon, "{\"execute\":\"qmp_capabilities\"}\n", -1, buf, sizeof buf, ms) < 0 ||
         qmp_command(mon, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"nbd\"}}\n", l, buf,
@@ -133,7 +137,10 @@ static void start(struct session *s)
         uint64_t size;
         snprintf(name, sizeof name, "disk%d", want[k]);
         if (!said && nbd_client_open(conn[k], name, &size, ms) < 0)
-            said = errno == EPROTO ? "the export broke NBD" : strerror(errno);
+            said = errno == EBADMSG ? "the export broke NBD" : strerror(errno);
+        /* a request is a write to it: bounded by the same limit */
+        if (!said && fcntl(conn[k], F_SETFL, O_NONBLOCK) < 0)
+            said = strerror(errno);
         if (said) {
             if (l >= 0)
                 close(conn[k]);
@@ -142,15 +149,19 @@ static void start(struct session *s)
         ex.conn[want[k]] = conn[k] + 1;
         ex.size[want[k]] = size;
     }
+    monitor_close(); /* nothing more to ask: its events are not kept */
     if (said) {
         launch_exports_end();
         ex.tried = true;
     }
-    if (s->verbose)
+    if (s->verbose) {
+        char text[512]; /* a qemu the image took over may say anything */
+        escape_text(text, sizeof text, said ? said : "");
         report(said ? "images that are not raw: files are read through the appliance (qemu's "
                       "export: %s)"
                     : "images that are not raw: qemu exports their disks, read on the host%s",
-               said ? said : "");
+               text);
+    }
 }
 
 int launch_export(struct session *s, int i, uint64_t *size)

@@ -3,6 +3,7 @@
 #define FERRY_LAUNCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "launch/confine.h"
@@ -52,13 +53,18 @@ ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);
 /* monitor.c: read fd until `want` appears in what it said (buf, kept
  * NUL-terminated; 0), or -1 at the end, after ms, or when ferry is
  * interrupted. qmp_command: one command on the monitor mon (with a
- * descriptor, when fd >= 0); 0 when it returned, -1 (reply holds what
- * qemu said, if anything). */
+ * descriptor, when fd >= 0), its answer within ms; 0 when it returned,
+ * -1 (reply holds what qemu said, if anything). */
 int read_until(int fd, const char *want, char *buf, size_t size, int ms);
 /* The monitor's arguments and descriptor for the next qemu, when it is
  * to have one (the former qemu's is closed): 0, or -1 with errno. */
 int monitor_args(bool want, struct argv *a, struct fdmap *m);
 int qmp_command(int mon, const char *cmd, int fd, char *reply, size_t size, int ms);
+/* The monitor's next line (the greeting, an event, an answer), without
+ * its newline, by the deadline (wire_deadline): 0, or -1. */
+int qmp_line(int mon, char *line, size_t size, int64_t deadline);
+/* Done with the monitor: qemu's events are not left to pile up unread. */
+void monitor_close(void);
 
 /* blockdev.c: -add-fd and -blockdev for an image and the files it names;
  * its descriptors go into map, the files qemu opens by path into c. 0, or

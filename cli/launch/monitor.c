@@ -11,6 +11,7 @@
 
 #include "launch/launch.h"
 #include "launch/session.h"
+#include "wire.h" /* deadlines */
 
 static int mon = -1; /* ferry's end, while a qemu has one */
 
@@ -24,9 +25,7 @@ int monitor_args(bool want, struct argv *a, struct fdmap *m)
 {
     int sv[2];
 
-    if (mon >= 0)
-        close(mon); /* a former qemu's */
-    mon = -1;
+    monitor_close(); /* a former qemu's */
     if (!want)
         return 0;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -71,18 +70,60 @@ int read_until(int fd, const char *want, char *buf, size_t size, int ms)
     }
 }
 
-int qmp_command(int mon, const char *cmd, int fd, char *reply, size_t size, int ms)
+/* What came after the last whole line the monitor sent. */
+static struct {
+    int fd;
+    size_t len;
+    char buf[8192];
+} carry;
+
+int qmp_line(int m, char *line, size_t size, int64_t deadline)
 {
-    if (send_with_fd(mon, cmd, strlen(cmd), fd) != (ssize_t) strlen(cmd))
-        return -1;
-    /* events may come first; the answer is the line with return or error
-     * (qemu writes each line at once) */
+    if (carry.fd != m)
+        carry.fd = m, carry.len = 0;
     for (;;) {
-        if (read_until(mon, "\n", reply, size, ms) < 0)
-            return -1;
-        if (strstr(reply, "\"return\""))
+        char *nl = memchr(carry.buf, '\n', carry.len);
+        if (nl) {
+            size_t n = nl + 1 - carry.buf, keep = n < size ? n : size;
+            memcpy(line, carry.buf, keep - 1);
+            line[keep - 1] = '\0';
+            memmove(carry.buf, nl + 1, carry.len - n);
+            carry.len -= n;
             return 0;
-        if (strstr(reply, "\"error\""))
+        }
+        if (carry.len == sizeof carry.buf)
+            carry.len = 0; /* no line of qemu's is that long: drop it */
+        struct pollfd p = { .fd = m, .events = POLLIN };
+        int r = poll(&p, 1, wire_left_ms(deadline)); /* EINTR too: ferry is stopping */
+        if (r <= 0)
+            return -1;
+        ssize_t n = read(m, carry.buf + carry.len, sizeof carry.buf - carry.len);
+        if (n <= 0)
+            return -1;
+        carry.len += n;
+    }
+}
+
+int qmp_command(int m, const char *cmd, int fd, char *reply, size_t size, int ms)
+{
+    int64_t deadline = wire_deadline(ms);
+
+    if (send_with_fd(m, cmd, strlen(cmd), fd) != (ssize_t) strlen(cmd))
+        return -1;
+    /* events may come first: the answer is the line with return or error */
+    for (;;) {
+        if (qmp_line(m, reply, size, deadline) < 0)
+            return -1;
+        if (!strncmp(reply, "{\"return\"", 9))
+            return 0;
+        if (!strncmp(reply, "{\"error\"", 8))
             return -1;
     }
+}
+
+void monitor_close(void)
+{
+    if (mon >= 0)
+        close(mon);
+    mon = -1;
 }

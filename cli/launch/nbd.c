@@ -305,11 +305,11 @@ int nbd_client_open(int fd, const char *name, uint64_t *size, int ms)
     }
 broken:
     if (errno != ETIMEDOUT && errno != EINTR)
-        errno = EPROTO;
+        errno = EBADMSG;
     return -1;
 }
 
-int nbd_client_ask(int fd, uint32_t len, uint64_t off, uint64_t *handle)
+int nbd_client_ask(int fd, uint32_t len, uint64_t off, uint64_t *handle, int ms)
 {
     static uint64_t handles;
     unsigned char q[28];
@@ -323,7 +323,25 @@ int nbd_client_ask(int fd, uint32_t len, uint64_t off, uint64_t *handle)
     put64(q + 8, *handle);
     put64(q + 16, off);
     put32(q + 24, len);
-    return write_all(fd, q, sizeof q, -1);
+    return write_all(fd, q, sizeof q, ms);
+}
+
+/* The errors NBD defines; anything else a server says is EIO. */
+static int nbd_errno(uint32_t e)
+{
+    switch (e) {
+    case EPERM:
+    case EIO:
+    case ENOMEM:
+    case EINVAL:
+    case ENOSPC:
+    case EOVERFLOW:
+    case ENOTSUP:
+    case ESHUTDOWN:
+        return e;
+    default:
+        return EIO;
+    }
 }
 
 int nbd_client_answer(int fd, uint64_t *handle, int ms)
@@ -333,11 +351,9 @@ int nbd_client_answer(int fd, uint64_t *handle, int ms)
     if (receive(fd, r, sizeof r, ms) < 0)
         return -1;
     if (get32(r) != NBD_SIMPLE_REPLY_MAGIC)
-        return errno = EPROTO, -1;
+        return errno = EBADMSG, -1;
     *handle = get64(r + 8);
-    if (get32(r + 4))
-        return get32(r + 4) < 4096 ? (int) get32(r + 4) : EIO;
-    return 0;
+    return get32(r + 4) ? nbd_errno(get32(r + 4)) : 0;
 }
 
 int nbd_client_take(int fd, void *buf, uint32_t len, int ms)
@@ -350,10 +366,10 @@ int nbd_client_read(int fd, void *buf, uint32_t len, uint64_t off, int ms)
     uint64_t asked, got;
     int err;
 
-    if (nbd_client_ask(fd, len, off, &asked) < 0 || (err = nbd_client_answer(fd, &got, ms)) < 0)
+    if (nbd_client_ask(fd, len, off, &asked, ms) < 0 || (err = nbd_client_answer(fd, &got, ms)) < 0)
         return -1;
     if (got != asked)
-        return errno = EPROTO, -1;
+        return errno = EBADMSG, -1;
     return err ? err : nbd_client_take(fd, buf, len, ms);
 }
 

@@ -28,17 +28,18 @@ int nbd_serve(int fd, const struct nbd_export *e, int wake);
 /* The client: the handshake for the export `name`, which learns its
  * size (0, or -1 with errno), then reads: 0, the server's errno for the
  * range (EIO), or -1 when the connection broke (errno 0 at its end,
- * EPROTO, ETIMEDOUT, or EINTR: ferry is interrupted). Each waits at
+ * EBADMSG: the server broke the protocol, ETIMEDOUT, or EINTR: ferry is
+ * interrupted). A server's errno is one NBD defines (else EIO). Each waits at
  * most ms for the server (-1: no limit). close: the disconnection. */
 #define NBD_MAX_NAME 64
 int nbd_client_open(int fd, const char *name, uint64_t *size, int ms);
 int nbd_client_read(int fd, void *buf, uint32_t len, uint64_t off, int ms);
 void nbd_client_close(int fd);
 /* A read in parts, so that several may be in flight: ask (0 and the
- * request's handle, or -1), then for each answer in the order the server
+ * request's handle, or -1; on a non-blocking fd, within ms), then for each answer in the order the server
  * sends them: the handle it answers and the server's errno (0), or -1;
  * when 0, take its len bytes (0, or -1). */
-int nbd_client_ask(int fd, uint32_t len, uint64_t off, uint64_t *handle);
+int nbd_client_ask(int fd, uint32_t len, uint64_t off, uint64_t *handle, int ms);
 int nbd_client_answer(int fd, uint64_t *handle, int ms);
 int nbd_client_take(int fd, void *buf, uint32_t len, int ms);
 

@@ -12,7 +12,7 @@
 #include "launch/nbd.h"
 #include "protocol/lib.h"
 
-enum fake { FAKE_GOOD, FAKE_OTHER_HANDLE, FAKE_SHORT, FAKE_SILENT, FAKE_ERROR };
+enum fake { FAKE_GOOD, FAKE_OTHER_HANDLE, FAKE_SHORT, FAKE_SILENT, FAKE_ERROR, FAKE_ODD_ERROR };
 
 #define FAKE_SIZE (1u << 20)
 
@@ -88,7 +88,7 @@ static void fake_server(int fd, enum fake how)
         for (uint32_t i = 0; i < len; i++)
             data[i] = byte_at(off + i);
         put(a, 0x67446698u, 4);
-        put(a + 4, how == FAKE_ERROR ? 5 : 0, 4);
+        put(a + 4, how == FAKE_ERROR ? 5 : how == FAKE_ODD_ERROR ? EPROTO : 0, 4);
         memcpy(a + 8, q + 8, 8);
         if (how == FAKE_OTHER_HANDLE)
             a[15] ^= 1;
@@ -101,7 +101,7 @@ static void fake_server(int fd, enum fake how)
             write(fd, data, len / 2);
             _exit(0);
         }
-        if (how != FAKE_ERROR)
+        if (how != FAKE_ERROR && how != FAKE_ODD_ERROR)
             write(fd, data, len);
         free(data);
     }
@@ -161,7 +161,7 @@ TEST(nbd_answer_to_another_request_is_refused)
     unsigned char buf[4096];
     CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
     int r = nbd_client_read(fd, buf, sizeof buf, 0, 2000);
-    CHECK(r < 0 && errno == EPROTO, "read gave %d (%s)", r, strerror(errno));
+    CHECK(r < 0 && errno == EBADMSG, "read gave %d (%s)", r, strerror(errno));
     end_fake(fd);
 }
 
@@ -195,5 +195,18 @@ TEST(nbd_server_error_is_not_data)
     unsigned char buf[4096];
     CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
     CHECK(nbd_client_read(fd, buf, sizeof buf, 0, 2000) == EIO, "no EIO");
+    end_fake(fd);
+}
+
+/* an errno NBD does not define (here one ferry gives a meaning of its
+ * own) is an I/O error: the server cannot choose what ferry says */
+TEST(nbd_server_errno_outside_nbds_is_eio)
+{
+    int fd = serve_fake(FAKE_ODD_ERROR);
+    uint64_t size;
+    unsigned char buf[4096];
+    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    int r = nbd_client_read(fd, buf, sizeof buf, 0, 2000);
+    CHECK(r == EIO, "gave %d", r);
     end_fake(fd);
 }
