@@ -468,12 +468,40 @@ get ext4_sparse "$img" /sparse.bin
 expect direct_into_a_pipe "0 $(sha "$W/ext4/plain.bin")" "${PIPESTATUS[0]} $(sha "$work/piped")"
 printf 'head' > "$work/appended"
 "$FERRY" cat "$img" /plain.bin >> "$work/appended"
+status=$? # (the expected text's $(...) would reset $?)
 expect direct_appended_to_a_file "0 $( (printf head; cat "$W/ext4/plain.bin") | sha256sum | cut -c1-64)" \
-    "$? $(sha "$work/appended")"
+    "$status $(sha "$work/appended")"
 "$FERRY" cat "$img" /plain.bin | head -c 100 > "$work/head"
 expect direct_reader_gone_is_141 "141 $(head -c 100 "$W/ext4/plain.bin" | sha256sum | cut -c1-64)" \
     "${PIPESTATUS[0]} $(sha "$work/head")"
 rm -f "$work/piped" "$work/appended" "$work/head"
+# the image failing a read on the host (EIO injected by strace into ferry's
+# own calls, not qemu's): what reads again reads right, block by block as
+# the guest reads; what does not is named at its offset, or zeros with
+# --zero-unreadable. nth: the pread that reads plain.bin's 2 MiB at once
+strace -o "$work/st" -e trace=pread64 "$FERRY" cat "$img" /plain.bin >>/dev/null 2>&1
+nth=$(grep -n ', 2097152, ' "$work/st" | head -1 | cut -d: -f1)
+inject() { strace -o /dev/null -e trace=pread64,splice,copy_file_range "$@"; }
+inject -e inject=splice:error=EIO:when=3 "$FERRY" cat "$img" /plain.bin | cat > "$work/piped"
+expect direct_splice_eio_read_again "0 $(sha "$W/ext4/plain.bin")" "${PIPESTATUS[0]} $(sha "$work/piped")"
+: > "$work/appended" # appending: read by ferry, not the kernel
+inject -e inject=pread64:error=EIO:when=$nth "$FERRY" cat "$img" /plain.bin >> "$work/appended"
+status=$?
+expect direct_eio_read_again_in_blocks "0 $(sha "$W/ext4/plain.bin")" "$status $(sha "$work/appended")"
+: > "$work/appended"
+inject -e inject=pread64:error=EIO:when=$nth..$((nth + 1)) "$FERRY" cat "$img" /plain.bin \
+    >> "$work/appended" 2>"$work/err"
+expect direct_unreadable_block_named "1 ferry: cat: /plain.bin: I/O error at offset 0 0" \
+    "$? $(cat "$work/err") $(stat -c %s "$work/appended")"
+rm -f "$work/zeroed"
+inject -e inject=copy_file_range:error=EIO:when=1 -e inject=pread64:error=EIO:when=$nth..$((nth + 1)) \
+    "$FERRY" download --zero-unreadable "$img" /plain.bin "$work/zeroed" 2>"$work/err"
+status=$?
+expect direct_unreadable_block_zeroed \
+    "3 ferry: download: /plain.bin: unreadable: 4096 bytes at offset 0, written as zeros $( (
+        head -c 4096 /dev/zero; tail -c +4097 "$W/ext4/plain.bin") | sha256sum | cut -c1-64)" \
+    "$status $(cat "$work/err") $(sha "$work/zeroed")"
+rm -f "$work/piped" "$work/appended" "$work/zeroed"
 get ext4_unwritten "$img" /unwritten.bin
 tree ext4 direct "$img"
 archive ext4 "$img"
