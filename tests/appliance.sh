@@ -151,8 +151,9 @@ cp "$img/gpt.img" "$tmp/rw.img"
     cmp -s "$tmp/up.bin" "$tmp/down.bin" && pass upload_then_download_identical ||
     fail upload_then_download_identical differ
 "$FERRY" --rw -m /dev/sda2 upload "$tmp/rw.img" "$tmp/up.bin" /up.bin
+status=$? # (the expected text's $(...) would reset $?)
 expect upload_to_fat "0 $(md5sum < "$tmp/up.bin")" \
-    "$? $("$FERRY" -m /dev/sda2 cat "$tmp/rw.img" /up.bin | md5sum)"
+    "$status $("$FERRY" -m /dev/sda2 cat "$tmp/rw.img" /up.bin | md5sum)"
 
 # ---- every filesystem, and MBR
 for fs in ext2 ext3 xfs btrfs vfat exfat ntfs udf iso9660 squashfs hfsplus; do
@@ -169,8 +170,9 @@ upload $tmp/up.bin /new/dir/up.bin
 mv /data/small.txt /new/small.txt
 EOF
 ntfsfix -n "$tmp/ntfs.img" >/dev/null 2>&1
+status=$?
 expect writes_ntfs "0 $(md5sum < "$tmp/up.bin")|small file" \
-    "$? $("$FERRY" cat "$tmp/ntfs.img" /new/dir/up.bin | md5sum)|$("$FERRY" cat "$tmp/ntfs.img" /new/small.txt)"
+    "$status $("$FERRY" cat "$tmp/ntfs.img" /new/dir/up.bin | md5sum)|$("$FERRY" cat "$tmp/ntfs.img" /new/small.txt)"
 expect reads_hfsplus_of_a_hybrid_iso "deeper" \
     "$("$FERRY" -a "$img/hfsplus-hybrid.img" -m /dev/sda:/::hfsplus cat /data/sub/deep.txt)"
 expect reads_mbr_partition "deeper" "$("$FERRY" cat "$img/mbr.img" /data/sub/deep.txt)"
@@ -182,8 +184,9 @@ for fs in ext4 xfs; do
     [ $fs = ext4 ] && cp "$img/ext4.img" "$tmp/clean.img" || cp "$img/fs-xfs.img" "$tmp/clean.img"
     "$FERRY" --rw upload "$tmp/clean.img" "$tmp/up.bin" /up.bin
     if [ $fs = ext4 ]; then e2fsck -fn "$tmp/clean.img" >/dev/null 2>&1; else xfs_repair -n "$tmp/clean.img" >/dev/null 2>&1; fi
+    status=$?
     expect "rw_session_leaves_${fs}_clean" "0 $(md5sum < "$tmp/up.bin")" \
-        "$? $("$FERRY" cat "$tmp/clean.img" /up.bin | md5sum)"
+        "$status $("$FERRY" cat "$tmp/clean.img" /up.bin | md5sum)"
 done
 
 # mount points whose names /proc/mounts escapes (a space as \040, a

@@ -147,15 +147,17 @@ if bl=$(bitlk_images); then
         before=$(sha "$tmp/$b.img")
         printf '%s' "$(conf "$b" PW)" > "$tmp/pw"
         out=$("$FERRY" --key-file "$tmp/pw" filesystems "$tmp/$b.img" 2>&1)
+        status=$? # (the expected text's $(...) would reset $?)
         expect "${b}_opens_with_its_password" "0 /dev/mapper/bitlk-sda crypt ntfs $(conf "$b" UUID)" \
-            "$? $(echo "$out" | awk '$1 == "/dev/mapper/bitlk-sda" { print $1, $2, $3, $6 }')"
+            "$status $(echo "$out" | awk '$1 == "/dev/mapper/bitlk-sda" { print $1, $2, $3, $6 }')"
         expect "${b}_image_unchanged" "$before" "$(sha "$tmp/$b.img")"
     done
     b=bitlk-aes-xts-128
     printf '%s' "$(conf $b RP)" > "$tmp/rp"
     out=$("$FERRY" --key-file "$tmp/rp" filesystems "$tmp/$b.img" 2>&1)
+    status=$?
     expect bitlk_opens_with_the_recovery_password "0 $(conf $b UUID)" \
-        "$? $(echo "$out" | awk '$1 == "/dev/mapper/bitlk-sda" { print $6 }')"
+        "$status $(echo "$out" | awk '$1 == "/dev/mapper/bitlk-sda" { print $6 }')"
     out=$("$FERRY" --key-file "$tmp/bad" filesystems "$tmp/$b.img" 2>&1)
     expect bitlk_wrong_key_says_so "1 ferry: filesystems: /dev/sda: wrong passphrase for the BitLocker volume" \
         "$? $out"

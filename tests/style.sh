@@ -17,6 +17,9 @@ long=$(for f in $sources tests/*.sh; do
 done)
 expect files_are_small "" "$long"
 
+# no check reads $? after a command substitution has reset it
+expect status_is_read_before_substitutions "0 found" "$(python3 tests/status.py tests/*.sh | tail -1)"
+
 # no file of the host program refers, through others, back to itself
 expect cli_files_import_no_loops "0 loops" "$(python3 tests/imports.py build | tail -1)"
 expect cli_includes_no_daemon_header "" "$(grep -l '#include "daemon.h"' $(find cli -name '*.[ch]'))"
