@@ -121,7 +121,8 @@ $(GEN)/protocol-tests.h: $(PROTOCOL_SRC) tests/protocol/list.sh
 $(B)/obj/tests/protocol/main.o: $(GEN)/protocol-tests.h
 $(B)/tests/protocol: \
                      $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/protocol/*.c)) \
-                     $(CLIENT_OBJ) $(B)/obj/cli/launch/nbd.o $(PROTO_OBJ)
+                     $(CLIENT_OBJ) $(B)/obj/cli/launch/nbd.o $(B)/obj/cli/launch/monitor.o \
+                     $(B)/obj/cli/launch/argv.o $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TIRPC)
 

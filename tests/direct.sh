@@ -520,7 +520,7 @@ tree ext4_inline direct "$img"
 # reads the extents there
 img=$work/ext4.qcow2
 same qcow2_plain direct "$img" /plain.bin "$W/ext4/plain.bin"
-# pieces of 4 MiB, two asked for at a time: the export's answers in order
+# pieces of 1 MiB, two asked for at a time: the export's answers in order
 same qcow2_big direct "$img" /big.bin "$W/ext4/big.bin"
 same qcow2_sparse direct "$img" /sparse.bin "$W/ext4/sparse.bin"
 same qcow2_hole_at_end direct "$img" /tailhole.bin "$W/ext4/tailhole.bin"

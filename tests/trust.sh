@@ -115,6 +115,10 @@ for c in "checksum /big.bin" "ls --checksum /" "timeline --hash md5 /" "tar-out 
         "$status $(grep -q 'I/O error\|Read error\|shrank' "$tmp/err" && echo yes || head -c 300 "$tmp/err")"
 done
 expect tar_out_of_unreadable_leaves_nothing "" "$(ls "$tmp" | grep t.tar)"
+# a reader gone past a zeroed range: the quiet end of a pipe (141), not the
+# range's I/O error
+F cat --zero-unreadable "$bad" /big.bin 2>"$tmp/err" | head -c $((big_at + 100)) >/dev/null
+expect zero_unreadable_reader_gone_is_141 "141 " "${PIPESTATUS[0]} $(grep -v unreadable "$tmp/err")"
 # a file that cannot be read ends that file, not the walk: the next one is
 # read (and fails where it is damaged too), on the host as in the guest
 F timeline --hash md5 "$bad" >/dev/null 2>"$tmp/err"; status=$?

@@ -254,6 +254,7 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
     }
     bool wanted = x.data != NULL;
     uint64_t bad_at;
+    int dr;
     fill(&x);
     switch (c->kind) {
     case FERRY_CONTENT_NONE:
@@ -269,28 +270,26 @@ static int entry(struct reading *r, const ferry_tree_entry *te, bool last)
                       : t->done(t, path, e, 0, "");
         break;
     case FERRY_CONTENT_EXTENTS:
-        if (wanted && direct_read(t->s, path, &c->ferry_content_u.direct, e->st.size, r->disks, &x,
-                                  &bad_at) < 0) {
-            if (errno == EPROTO) {
-                snprintf(r->why, sizeof r->why,
-                         "%s: the appliance placed the file's bytes outside its image", path);
-                r->why_err = EPROTO;
-                ret = -1;
-            } else if (bad_at != UINT64_MAX || errno == ENXIO) {
-                /* as the guest path says it: this file failed, the walk goes on */
-                int err = errno;
-                char msg[128];
-                if (err == ENXIO)
-                    snprintf(msg, sizeof msg, "qemu's export of the disk was given up");
-                else
-                    snprintf(msg, sizeof msg, "%s at offset %llu", strerror(err),
-                             (unsigned long long) bad_at);
-                ret = t->done(t, path, e, err, msg);
-            } else {
-                ret = -1;
-            }
+        dr = wanted ? direct_read(t->s, path, &c->ferry_content_u.direct, e->st.size, r->disks, &x,
+                                  &bad_at)
+                    : 0;
+        if (dr == -1 && errno == EPROTO) {
+            snprintf(r->why, sizeof r->why,
+                     "%s: the appliance placed the file's bytes outside its image", path);
+            r->why_err = EPROTO;
+            ret = -1;
+        } else if (dr == -2 || (dr < 0 && bad_at != UINT64_MAX)) {
+            /* as the guest path says it: this file failed, the walk goes on */
+            int err = errno;
+            char msg[128];
+            if (dr == -2)
+                snprintf(msg, sizeof msg, "qemu's export of the disk was given up");
+            else
+                snprintf(msg, sizeof msg, "%s at offset %llu", strerror(err),
+                         (unsigned long long) bad_at);
+            ret = t->done(t, path, e, err, msg);
         } else {
-            ret = t->done(t, path, e, 0, "");
+            ret = dr < 0 ? -1 : t->done(t, path, e, 0, "");
         }
         break;
     case FERRY_CONTENT_STREAM:

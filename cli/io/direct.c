@@ -30,7 +30,11 @@
  * read again in blocks, as the guest reads it. */
 #define BLOCK 4096u
 #define PIECE (4u << 20)
-_Static_assert(PIECE <= NBD_MAX_READ, "a piece is one NBD read");
+/* From qemu's export, two of these in flight: 1 MiB pieces took a 256 MiB
+ * download from a qcow2 in 0.68 s against 1.27 s with 4 MiB ones (medians
+ * of 9, interleaved; 512 KiB: 0.69 s), with a quarter of the memory. */
+#define EXPORT_PIECE (1u << 20)
+_Static_assert(EXPORT_PIECE <= NBD_MAX_READ, "a piece is one NBD read");
 
 static int adopted[MAX_IMAGES]; /* lent by a session: descriptor + 1 */
 
@@ -195,14 +199,14 @@ static int copy_export(struct session *s, const struct xfer *x, const struct dis
 #define IN_FLIGHT(k) (flying > ((k) != head) && state[k] == FLYING)
 
     for (int k = 0; k < 2; k++)
-        if (!buf[k] && !(buf[k] = malloc(PIECE)))
+        if (!buf[k] && !(buf[k] = malloc(EXPORT_PIECE)))
             return -1;
     while (len || flying) {
         bool failed =
             (flying > 0 && state[head] == FAILED) || (flying > 1 && state[!head] == FAILED);
         for (; flying < 2 && len && !failed; flying++) {
             int k = (head + flying) % 2;
-            piece[k] = len < PIECE ? len : PIECE;
+            piece[k] = len < EXPORT_PIECE ? len : EXPORT_PIECE;
             where[k] = at;
             state[k] = FLYING;
             if (nbd_client_ask(d->fd, piece[k], at, &handle[k], ms) < 0) {
@@ -214,8 +218,8 @@ static int copy_export(struct session *s, const struct xfer *x, const struct dis
         if (IN_FLIGHT(head) || IN_FLIGHT(!head)) {
             int k = -1;
             if ((err = nbd_client_answer(d->fd, &got, ms)) >= 0)
-                k = got == handle[head] && IN_FLIGHT(head)     ? head
-                    : got == handle[!head] && IN_FLIGHT(!head) ? !head
+                k = IN_FLIGHT(head) && got == handle[head]     ? head
+                    : IN_FLIGHT(!head) && got == handle[!head] ? !head
                                                                : -1;
             if (err < 0 || k < 0) {
                 err = err < 0 ? 0 : EBADMSG; /* an answer to nothing asked */
@@ -229,6 +233,7 @@ static int copy_export(struct session *s, const struct xfer *x, const struct dis
                 broke = true;
                 goto fail;
             }
+            err = 0; /* an EIO is the piece's, read again below */
         }
         for (; flying && state[head] != FLYING; head = !head, flying--) {
             if (ferry_interrupted)
@@ -306,8 +311,8 @@ int direct_read(struct session *s, const char *path, const ferry_direct *dv, uin
 
     unreadable_at = *bad_at = UINT64_MAX;
     int c = checked(s, dv, size, asked, &d);
-    if (c < 0)
-        return errno = c == -2 ? ENXIO : EPROTO, -1;
+    if (c < 0) /* -2: nothing read, the disk's export given up */
+        return errno = c == -2 ? ENXIO : EPROTO, c;
     if (s->verbose)
         report("%s: %llu bytes in %u extents, read directly from the image%s", path,
                (unsigned long long) size, dv->extents.extents_len, d.nbd ? " (qemu's export)" : "");
@@ -335,9 +340,10 @@ int file_download(struct session *s, ferry_download_args *a, const struct xfer *
 again:
     if (rpc_download(&s->cl, a, &r, x) < 0)
         return -1;
-    if (r.direct && direct_read(s, a->path, r.direct, r.size, a->direct_disks, x, &bad_at) < 0) {
+    int got = r.direct ? direct_read(s, a->path, r.direct, r.size, a->direct_disks, x, &bad_at) : 0;
+    if (got < 0) {
         int err = errno;
-        if (err == ENXIO && a->direct_disks) {
+        if (got == -2) {
             /* an export given up since the call was made; nothing was
              * read yet: the file again, through the guest */
             xdr_free((xdrproc_t) xdr_ferry_transfer_ret, (char *) &r);

@@ -84,7 +84,9 @@ uint32_t direct_disks(struct session *s);
 /* size bytes of a file where dv (a guest's answer, checked first against
  * the images in `asked`) says they lie, into x. 0, or -1 with errno
  * (EPROTO: the extents lie outside the image; EIO with *bad_at set: the
- * file's first byte that could not be read, else UINT64_MAX). */
+ * file's first byte that could not be read, else UINT64_MAX), or -2
+ * (ENXIO) before any byte: the disk's export was given up since it was
+ * offered. */
 int direct_read(struct session *s, const char *path, const ferry_direct *dv, uint64_t size,
                 uint32_t asked, const struct xfer *x, uint64_t *bad_at);
 /* A session lends a joining command its raw images' descriptors. */

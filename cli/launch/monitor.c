@@ -82,6 +82,9 @@ int qmp_line(int m, char *line, size_t size, int64_t deadline)
     if (carry.fd != m)
         carry.fd = m, carry.len = 0;
     for (;;) {
+        /* a qemu that talks without end does not keep ferry here */
+        if (deadline >= 0 && wire_left_ms(deadline) == 0)
+            return errno = ETIMEDOUT, -1;
         char *nl = memchr(carry.buf, '\n', carry.len);
         if (nl) {
             size_t n = nl + 1 - carry.buf, keep = n < size ? n : size;
@@ -126,4 +129,6 @@ void monitor_close(void)
     if (mon >= 0)
         close(mon);
     mon = -1;
+    carry.fd = -1; /* its number may come again: what it said does not */
+    carry.len = 0;
 }

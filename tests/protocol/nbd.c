@@ -1,14 +1,18 @@
-/* nbd.c: ferry's NBD client (cli/launch/nbd.c) against a scripted server:
- * what qemu's export would send if the image had taken qemu over. Every
- * lie is an error, never bytes; a server that goes quiet is a timeout. */
+/* nbd.c: ferry's NBD client (cli/launch/nbd.c) against a scripted server,
+ * and its QMP commands (cli/launch/monitor.c) against a scripted monitor:
+ * what qemu would send if the image had taken it over. Every lie is an
+ * error, never bytes; a server that goes quiet, or talks without end, is
+ * a timeout. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launch/launch.h"
 #include "launch/nbd.h"
 #include "protocol/lib.h"
 
@@ -209,4 +213,75 @@ TEST(nbd_server_errno_outside_nbds_is_eio)
     int r = nbd_client_read(fd, buf, sizeof buf, 0, 2000);
     CHECK(r == EIO, "gave %d", r);
     end_fake(fd);
+}
+
+/* A monitor that answers a command with events, for ever. */
+TEST(qmp_command_ends_when_the_monitor_talks_without_end)
+{
+    int sv[2];
+    char reply[256];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+    pid_t pid = fork();
+    if (pid == 0) {
+        static const char ev[] = "{\"event\": \"BLOCK_IO_ERROR\"}\n";
+        close(sv[0]);
+        while (write(sv[1], ev, sizeof ev - 1) > 0) /* never a pause */
+            ;
+        _exit(0);
+    }
+    close(sv[1]);
+    double t0 = now();
+    alarm(20); /* a loop for ever ends the tests, loudly */
+    int r = qmp_command(sv[0], "{\"execute\":\"query-status\"}\n", -1, reply, sizeof reply, 300);
+    alarm(0);
+    double took = now() - t0;
+    close(sv[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    CHECK(r < 0, "an event was taken for the answer: %s", reply);
+    CHECK(took < 5, "it took %.1f s", took);
+}
+
+TEST(qmp_answer_split_across_reads_is_found)
+{
+    int sv[2];
+    char reply[256];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cmd[64];
+        close(sv[0]);
+        read(sv[1], cmd, sizeof cmd);
+        write(sv[1], "{\"event\": \"X\"}\n{\"ret", 20);
+        usleep(50000);
+        write(sv[1], "urn\": {}}\n", 10);
+        pause();
+        _exit(0);
+    }
+    close(sv[1]);
+    int r = qmp_command(sv[0], "{\"execute\":\"query-status\"}\n", -1, reply, sizeof reply, 2000);
+    close(sv[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    CHECK(r == 0, "the answer was missed: %s", reply);
+}
+
+/* The same, made certain: events waiting, the time already up. Reading
+ * on while anything is there would drain them all. */
+TEST(qmp_command_reads_nothing_past_its_deadline)
+{
+    int sv[2], queued = 0, left = 0;
+    char reply[256];
+    static const char ev[] = "{\"event\": \"BLOCK_IO_ERROR\"}\n";
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+    while (send(sv[1], ev, sizeof ev - 1, MSG_DONTWAIT) > 0) /* till the socket is full */
+        ;
+    ioctl(sv[0], FIONREAD, &queued);
+    int r = qmp_command(sv[0], "{\"execute\":\"query-status\"}\n", -1, reply, sizeof reply, 0);
+    ioctl(sv[0], FIONREAD, &left);
+    close(sv[0]);
+    close(sv[1]);
+    CHECK(r < 0, "an event was taken for the answer: %s", reply);
+    CHECK(queued > 1000 && left == queued, "%d of %d bytes of events read after the deadline",
+          queued - left, queued);
 }
