@@ -639,27 +639,26 @@ cp --sparse=always "$work/ext4.img" "$work/rw.img"
 expect rw_mount_through_guest "0 $(sha "$W/ext4/sparse.bin") 0" \
     "$(one --rw cat "$work/rw.img" /sparse.bin)"
 
+# in_session NAME IMAGE PATH WANT DIRECT: in a session of IMAGE, `cat PATH`
+# gives WANT's bytes, DIRECT (1 or 0) read directly
+in_session() {
+    local out
+    if out=$("$FERRY" session start -a "$2" 2>"$work/s.err"); then
+        eval "$out"
+        expect "$1" "0 $(sha "$4") $5" "$(one cat "$3")"
+        "$FERRY" session stop >/dev/null 2>&1
+        unset FERRY_SESSION
+    else
+        fail "$1" "session start: $(cat "$work/s.err")"
+    fi
+}
 # a session lends its images to each command: read directly there too
 export XDG_RUNTIME_DIR=$work/run
 mkdir -m 0700 "$XDG_RUNTIME_DIR"
-if out=$("$FERRY" session start -a "$work/ext4.img" 2>"$work/s.err"); then
-    eval "$out"
-    expect session_read_directly "0 $(sha "$W/ext4/unwritten.bin") 1" "$(one cat /unwritten.bin)"
-    "$FERRY" session stop >/dev/null 2>&1
-    unset FERRY_SESSION
-else
-    fail session_read_directly "session start: $(cat "$work/s.err")"
-fi
+in_session session_read_directly "$work/ext4.img" /unwritten.bin "$W/ext4/unwritten.bin" 1
 # not a qcow2's: its export is for the run that made it, and a session's
 # commands come and go (their files come through the appliance, right)
-if out=$("$FERRY" session start -a "$work/ext4.qcow2" 2>"$work/s.err"); then
-    eval "$out"
-    expect session_qcow2_through_guest "0 $(sha "$W/ext4/sparse.bin") 0" "$(one cat /sparse.bin)"
-    "$FERRY" session stop >/dev/null 2>&1
-    unset FERRY_SESSION
-else
-    fail session_qcow2_through_guest "session start: $(cat "$work/s.err")"
-fi
+in_session session_qcow2_through_guest "$work/ext4.qcow2" /sparse.bin "$W/ext4/sparse.bin" 0
 
 # ---- hostile: a FAT file whose cluster chain ends long before its size.
 # The guest fails the read past the chain (EIO); the host must not make

@@ -136,6 +136,21 @@ static void end_fake(int fd)
     waitpid(server_pid, NULL, 0);
 }
 
+/* A connection to a fake server, its handshake done ("disk1"): the
+ * client's end, or -1 with errno. */
+static int opened(enum fake how)
+{
+    uint64_t size;
+    int fd = serve_fake(how);
+
+    if (fd >= 0 && nbd_client_open(fd, "disk1", &size, 2000) < 0) {
+        int err = errno;
+        end_fake(fd);
+        return errno = err, -1;
+    }
+    return fd;
+}
+
 TEST(nbd_client_reads_the_bytes_asked)
 {
     int fd = serve_fake(FAKE_GOOD);
@@ -160,10 +175,9 @@ TEST(nbd_client_asks_for_its_export_by_name)
 
 TEST(nbd_answer_to_another_request_is_refused)
 {
-    int fd = serve_fake(FAKE_OTHER_HANDLE);
-    uint64_t size;
+    int fd = opened(FAKE_OTHER_HANDLE);
     unsigned char buf[4096];
-    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(fd >= 0, "open: %s", strerror(errno));
     int r = nbd_client_read(fd, buf, sizeof buf, 0, 2000);
     CHECK(r < 0 && errno == EBADMSG, "read gave %d (%s)", r, strerror(errno));
     end_fake(fd);
@@ -171,20 +185,18 @@ TEST(nbd_answer_to_another_request_is_refused)
 
 TEST(nbd_answer_cut_short_is_an_error)
 {
-    int fd = serve_fake(FAKE_SHORT);
-    uint64_t size;
+    int fd = opened(FAKE_SHORT);
     unsigned char buf[4096];
-    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(fd >= 0, "open: %s", strerror(errno));
     CHECK(nbd_client_read(fd, buf, sizeof buf, 0, 2000) < 0, "half an answer was taken");
     end_fake(fd);
 }
 
 TEST(nbd_silent_server_is_a_timeout)
 {
-    int fd = serve_fake(FAKE_SILENT);
-    uint64_t size;
+    int fd = opened(FAKE_SILENT);
     unsigned char buf[4096];
-    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(fd >= 0, "open: %s", strerror(errno));
     double t0 = now();
     int r = nbd_client_read(fd, buf, sizeof buf, 0, 300);
     CHECK(r < 0 && errno == ETIMEDOUT, "read gave %d (%s)", r, strerror(errno));
@@ -194,10 +206,9 @@ TEST(nbd_silent_server_is_a_timeout)
 
 TEST(nbd_server_error_is_not_data)
 {
-    int fd = serve_fake(FAKE_ERROR);
-    uint64_t size;
+    int fd = opened(FAKE_ERROR);
     unsigned char buf[4096];
-    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(fd >= 0, "open: %s", strerror(errno));
     CHECK(nbd_client_read(fd, buf, sizeof buf, 0, 2000) == EIO, "no EIO");
     end_fake(fd);
 }
@@ -206,10 +217,9 @@ TEST(nbd_server_error_is_not_data)
  * own) is an I/O error: the server cannot choose what ferry says */
 TEST(nbd_server_errno_outside_nbds_is_eio)
 {
-    int fd = serve_fake(FAKE_ODD_ERROR);
-    uint64_t size;
+    int fd = opened(FAKE_ODD_ERROR);
     unsigned char buf[4096];
-    CHECK(nbd_client_open(fd, "disk1", &size, 2000) == 0, "open: %s", strerror(errno));
+    CHECK(fd >= 0, "open: %s", strerror(errno));
     int r = nbd_client_read(fd, buf, sizeof buf, 0, 2000);
     CHECK(r == EIO, "gave %d", r);
     end_fake(fd);
